@@ -1,0 +1,40 @@
+from django.contrib import admin
+
+from .models import Membership, Message, Room
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ("user", "last_read")
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "topic", "created_by", "created_at", "last_seq")
+    list_filter = ("kind",)
+    search_fields = ("name", "topic")
+    readonly_fields = ("last_seq", "created_at")
+    raw_id_fields = ("created_by",)
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("room", "user", "role", "joined_at")
+    list_filter = ("role", "room__kind")
+    search_fields = ("room__name", "user__username")
+    raw_id_fields = ("room", "user", "last_read")
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ("id", "room", "author", "short_body", "created_at", "deleted_at")
+    list_filter = ("room__kind", "created_at")
+    search_fields = ("body", "author__username", "room__name")
+    raw_id_fields = ("room", "author", "deleted_by")
+    readonly_fields = ("seq", "changed_seq", "client_id", "created_at")
+
+    @admin.display(description="message")
+    def short_body(self, message: Message) -> str:
+        return message.body[:80]

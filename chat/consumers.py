@@ -1,0 +1,391 @@
+"""The chat socket: one per browser tab, speaking protocol v1 (docs/PROTOCOL.md).
+
+It only parses frames, calls the domain (services, selectors), and talks to the
+channel layer. The domain runs in `call`, the one sync-to-async seam, which sends
+the broadcasts a service committed once it returns.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from . import events, presence, protocol, ratelimit, selectors, services
+from .errors import ChatError
+from .rules import room_ref_clean
+
+logger = logging.getLogger(__name__)
+
+# Closed right after the handshake: the client must log in (not a network fault).
+CLOSE_UNAUTHENTICATED = 4401
+
+Reply = dict[str, Any]
+Handler = Callable[["ChatConsumer", dict[str, Any]], Awaitable[Reply]]
+HANDLERS: dict[str, Handler] = {}
+R = TypeVar("R")
+
+
+def handles(event: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        HANDLERS[event] = handler
+        return handler
+
+    return register
+
+
+@dataclass(frozen=True)
+class JoinedRoom:
+    id: int
+    name: str
+    is_direct: bool
+    audience: list[str]  # the groups that hear this room's events
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    user: Any = None
+    username = ""
+
+    # --- Connection -------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        self.username = user.get_username()
+        self.rooms: dict[str, JoinedRoom] = {}
+        # Per joined room, the seq its join reply covered: broadcasts at or below it
+        # are already in the client's hands and are not sent again.
+        self.floors: dict[str, int] = {}
+        await self.channel_layer.group_add(
+            events.user_group(user.pk), self.channel_name
+        )
+        await self.channel_layer.group_add(events.PRESENCE_GROUP, self.channel_name)
+        first = await presence.store().enter(
+            presence.SITE, self.username, self.channel_name
+        )
+        online = {"online": await presence.store().members(presence.SITE)}
+        if first:
+            await events.broadcast([events.PRESENCE_GROUP], "presence_update", online)
+        else:
+            await self.send_frame(protocol.event_frame("presence_update", online))
+        self.heartbeat_task = asyncio.create_task(self.heartbeat())
+
+    async def disconnect(self, code: int) -> None:
+        if self.user is None:
+            return
+        self.heartbeat_task.cancel()
+        for joined in list(self.rooms.values()):
+            await self.guarded(self.exit_room(joined))
+        await self.guarded(self.go_offline())
+
+    async def go_offline(self) -> None:
+        await self.channel_layer.group_discard(
+            events.user_group(self.user.pk), self.channel_name
+        )
+        await self.channel_layer.group_discard(events.PRESENCE_GROUP, self.channel_name)
+        if await presence.store().leave(
+            presence.SITE, self.username, self.channel_name
+        ):
+            online = await presence.store().members(presence.SITE)
+            await events.broadcast(
+                [events.PRESENCE_GROUP], "presence_update", {"online": online}
+            )
+
+    async def heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(settings.CHAT_PRESENCE_HEARTBEAT)
+            scopes = [presence.SITE] + [
+                presence.room_scope(r.id)
+                for r in self.rooms.values()
+                if not r.is_direct
+            ]
+            await self.guarded(
+                presence.store().refresh(scopes, self.username, self.channel_name)
+            )
+
+    async def guarded(self, work: Awaitable[Any]) -> None:
+        """Await clean-up work that must not stop the rest when Redis is away."""
+        try:
+            await work
+        except Exception:
+            logger.exception(
+                "user=%s channel=%s: clean-up failed", self.username, self.channel_name
+            )
+
+    # --- Frames in --------------------------------------------------------------------
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        if self.user is None:
+            return
+        ack = None
+        try:
+            if text_data is None:
+                raise ChatError(
+                    "bad_frame", "binary frames are not supported; send JSON text"
+                )
+            frame = protocol.parse_frame(text_data)
+            ack = frame.ack
+            handler = HANDLERS.get(frame.event)
+            if handler is None:
+                raise ChatError("unknown_event", f"unknown event '{frame.event[:50]}'")
+            reply = await handler(self, frame.data)
+            if ack is not None:
+                await self.send_frame(protocol.ack_frame(ack, **reply))
+        except ChatError as error:
+            await self.send_frame(
+                protocol.error_frame(error, error.extra.get("ack", ack))
+            )
+        except Exception:
+            logger.exception(
+                "user=%s channel=%s: handler failed", self.username, self.channel_name
+            )
+            error = ChatError("server_error", "the server could not handle this frame")
+            await self.send_frame(protocol.error_frame(error, ack))
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=protocol.encode(frame))
+
+    async def call(self, fn: Callable[..., R], **kwargs: Any) -> R:
+        """Run a domain function off the event loop; send what it broadcast."""
+        result, broadcasts = await database_sync_to_async(events.collecting(fn))(
+            **kwargs
+        )
+        await events.send(broadcasts)
+        return result
+
+    # --- Frames out: channel-layer events ----
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        if event["skip_user"] is not None and event["skip_user"] == self.user.pk:
+            return
+        seq = event["seq"]
+        if seq is not None and seq <= self.floors.get(event["room"], -1):
+            return
+        await self.send(text_data=event["text"])
+
+    # --- Rooms ------------------------------------------------------------------------
+
+    @handles("join_room")
+    async def on_join_room(self, data: dict[str, Any]) -> Reply:
+        name = protocol.str_field(data, "room", max_length=64)
+        after = protocol.int_field(data, "after", required=False, minimum=0)
+        ratelimit.check(self.user.pk, "join")
+        room = await self.call(services.room_join, user=self.user, name=name)
+        joined = JoinedRoom(
+            room.pk, room.name, room.is_direct, events.room_audience(room)
+        )
+        first_here = await self.enter_room(joined)
+        # The socket is in the room's group before history is read: nothing falls
+        # between the two, and the floor drops what both would deliver.
+        sync = await self.call(selectors.room_sync, room=room, after=after)
+        self.floors[room.name] = sync.seq
+        users = await self.room_users(joined, sync.direct_members)
+        if first_here:
+            await events.broadcast(
+                joined.audience,
+                "user_joined",
+                {"room": room.name, "username": self.username, "time": protocol.now()},
+                skip_user_id=self.user.pk,
+            )
+            await events.broadcast(
+                joined.audience, "room_users", {"room": room.name, "users": users}
+            )
+        return {
+            "status": "ok",
+            "room": room.name,
+            "kind": room.kind,
+            "topic": room.topic,
+            "history": sync.messages,
+            "hasMore": sync.has_more,
+            "users": users,
+            "seq": sync.seq,
+        }
+
+    @handles("leave_room")
+    async def on_leave_room(self, data: dict[str, Any]) -> Reply:
+        name = room_ref_clean(protocol.str_field(data, "room", max_length=64))
+        joined = self.rooms.get(name)
+        if joined is not None:
+            await self.exit_room(joined)
+        return {"status": "ok", "room": name}
+
+    async def enter_room(self, joined: JoinedRoom) -> bool:
+        """Join the room's group and presence; True if the user was not there yet."""
+        already = joined.name in self.rooms
+        self.rooms[joined.name] = joined
+        if already or joined.is_direct:
+            return False
+        await self.channel_layer.group_add(
+            events.room_group(joined.id), self.channel_name
+        )
+        return await presence.store().enter(
+            presence.room_scope(joined.id), self.username, self.channel_name
+        )
+
+    async def exit_room(self, joined: JoinedRoom) -> None:
+        del self.rooms[joined.name]
+        self.floors.pop(joined.name, None)
+        if joined.is_direct:
+            return
+        await self.channel_layer.group_discard(
+            events.room_group(joined.id), self.channel_name
+        )
+        scope = presence.room_scope(joined.id)
+        if await presence.store().leave(scope, self.username, self.channel_name):
+            users = await presence.store().members(scope)
+            await events.broadcast(
+                joined.audience,
+                "user_left",
+                {
+                    "room": joined.name,
+                    "username": self.username,
+                    "time": protocol.now(),
+                },
+                skip_user_id=self.user.pk,
+            )
+            await events.broadcast(
+                joined.audience, "room_users", {"room": joined.name, "users": users}
+            )
+
+    async def room_users(
+        self, joined: JoinedRoom, direct_members: list[str]
+    ) -> list[str]:
+        if joined.is_direct:
+            online = set(await presence.store().members(presence.SITE))
+            return [name for name in direct_members if name in online]
+        return await presence.store().members(presence.room_scope(joined.id))
+
+    def joined_room(self, data: dict[str, Any]) -> JoinedRoom:
+        name = room_ref_clean(protocol.str_field(data, "room", max_length=64))
+        joined = self.rooms.get(name)
+        if joined is None:
+            raise ChatError("forbidden", "join the room first")
+        return joined
+
+    # --- Messages ---------------------------------------------------------------------
+
+    @handles("send_message")
+    async def on_send_message(self, data: dict[str, Any]) -> Reply:
+        room = protocol.str_field(data, "room", max_length=64)
+        body = protocol.text_field(data, "message")
+        client_id = protocol.str_field(data, "clientId", required=False, max_length=64)
+        ratelimit.check(self.user.pk, "message")
+        sent = await self.call(
+            services.message_send,
+            user=self.user,
+            room_name=room,
+            body=body,
+            client_id=client_id,
+        )
+        return delivered(sent)
+
+    @handles("private_message")
+    async def on_private_message(self, data: dict[str, Any]) -> Reply:
+        to_username = protocol.str_field(data, "toUsername", max_length=150)
+        body = protocol.text_field(data, "message")
+        client_id = protocol.str_field(data, "clientId", required=False, max_length=64)
+        ratelimit.check(self.user.pk, "message")
+        sent = await self.call(
+            services.direct_message_send,
+            user=self.user,
+            to_username=to_username,
+            body=body,
+            client_id=client_id,
+        )
+        return delivered(sent)
+
+    @handles("edit_message")
+    async def on_edit_message(self, data: dict[str, Any]) -> Reply:
+        message_id = protocol.int_field(data, "id", minimum=1)
+        body = protocol.text_field(data, "message")
+        ratelimit.check(self.user.pk, "message")
+        message = await self.call(
+            services.message_edit, user=self.user, message_id=message_id, body=body
+        )
+        return {"status": "ok", "id": message.pk, "seq": message.changed_seq}
+
+    @handles("delete_message")
+    async def on_delete_message(self, data: dict[str, Any]) -> Reply:
+        message_id = protocol.int_field(data, "id", minimum=1)
+        message = await self.call(
+            services.message_delete, user=self.user, message_id=message_id
+        )
+        return {"status": "ok", "id": message.pk, "seq": message.changed_seq}
+
+    @handles("typing")
+    async def on_typing(self, data: dict[str, Any]) -> Reply:
+        joined = self.joined_room(data)
+        is_typing = protocol.bool_field(data, "isTyping")
+        ratelimit.check(self.user.pk, "typing")
+        await events.broadcast(
+            joined.audience,
+            "user_typing",
+            {"room": joined.name, "username": self.username, "isTyping": is_typing},
+            skip_user_id=self.user.pk,
+        )
+        return {"status": "ok"}
+
+    # --- Reads ------------------------------------------------------------------------
+
+    @handles("get_history")
+    async def on_get_history(self, data: dict[str, Any]) -> Reply:
+        room = protocol.str_field(data, "room", max_length=64)
+        before = protocol.int_field(data, "before", required=False, minimum=1)
+        limit = protocol.int_field(
+            data,
+            "limit",
+            required=False,
+            minimum=1,
+            maximum=settings.CHAT_HISTORY_MAX_PAGE,
+        )
+        page = await self.call(
+            selectors.history_page,
+            user=self.user,
+            room_name=room,
+            before_id=before,
+            limit=limit or settings.CHAT_HISTORY_PAGE,
+        )
+        return {"status": "ok", **page}
+
+    @handles("mark_read")
+    async def on_mark_read(self, data: dict[str, Any]) -> Reply:
+        room = protocol.str_field(data, "room", max_length=64)
+        message_id = protocol.int_field(data, "messageId", minimum=1)
+        unread = await self.call(
+            services.room_mark_read,
+            user=self.user,
+            room_name=room,
+            message_id=message_id,
+        )
+        return {"status": "ok", "unread": unread}
+
+    @handles("list_rooms")
+    async def on_list_rooms(self, data: dict[str, Any]) -> Reply:
+        rooms = await self.call(selectors.rooms_of_user, user=self.user)
+        return {"status": "ok", "rooms": rooms}
+
+    @handles("ping")
+    async def on_ping(self, data: dict[str, Any]) -> Reply:
+        return {"status": "ok"}
+
+
+def delivered(sent: services.SentMessage) -> Reply:
+    message = sent.message
+    return {
+        "status": "delivered",
+        "messageId": message.pk,
+        "room": message.room.name,
+        "seq": message.seq,
+        "time": protocol.iso(message.created_at),
+        "duplicate": not sent.created,
+    }

@@ -1,0 +1,30 @@
+"""The one domain error type. Its code is a protocol error code (docs/PROTOCOL.md)."""
+
+from typing import Any
+
+
+class ChatError(Exception):
+    """A request the rules refuse; the consumer answers it, a view shows it as a 4xx."""
+
+    # Protocol error code -> HTTP status, for views.
+    HTTP_STATUS = {
+        "bad_frame": 400,
+        "unknown_event": 400,
+        "invalid": 400,
+        "too_long": 400,
+        "not_found": 404,
+        "forbidden": 403,
+        "rate_limited": 429,
+        "server_error": 500,
+    }
+
+    def __init__(self, code: str, msg: str, **extra: Any) -> None:
+        assert code in self.HTTP_STATUS, code
+        super().__init__(msg)
+        self.code = code
+        self.msg = msg
+        self.extra = extra
+
+    @property
+    def http_status(self) -> int:
+        return self.HTTP_STATUS[self.code]

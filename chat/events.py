@@ -1,0 +1,125 @@
+"""Channel-layer group names and the one way to broadcast a frame.
+
+Group names are built from ids only, never from user text (channel layers accept
+ASCII letters, digits, '.', '_' and '-', under 100 characters).
+
+Services call `emit_on_commit`: the frame goes out only once the transaction that
+made the change commits, so no client sees a change that was rolled back. A caller
+on the event loop (the consumer) runs a service under `collecting` and awaits
+`send` itself; any other caller (admin, views, commands) gets the frames sent
+synchronously at commit.
+"""
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from . import protocol
+
+PRESENCE_GROUP = "presence"
+# The channel-layer message type; the consumer's handler is `chat_event`.
+EVENT_TYPE = "chat.event"
+
+
+def room_group(room_id: int) -> str:
+    return f"room.{room_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    group: str
+    event: str
+    data: dict[str, Any]
+    # Every socket of this user skips the frame (e.g. their own typing).
+    skip_user_id: int | None = None
+
+    def layer_message(self) -> dict[str, Any]:
+        # Encoded once here rather than once per receiving socket.
+        return {
+            "type": EVENT_TYPE,
+            "text": protocol.encode(protocol.event_frame(self.event, self.data)),
+            "room": self.data.get("room"),
+            "seq": self.data.get("seq"),
+            "skip_user": self.skip_user_id,
+        }
+
+
+_outbox = threading.local()
+
+
+def emit_on_commit(
+    groups: Iterable[str],
+    event: str,
+    data: dict[str, Any],
+    *,
+    skip_user_id: int | None = None,
+) -> None:
+    """Broadcast `event` to `groups` once the current transaction commits."""
+    for group in groups:
+        broadcast = Broadcast(group, event, data, skip_user_id)
+        transaction.on_commit(lambda b=broadcast: _dispatch(b))
+
+
+def _dispatch(broadcast: Broadcast) -> None:
+    collected = getattr(_outbox, "items", None)
+    if collected is not None:
+        collected.append(broadcast)
+    else:
+        async_to_sync(send)([broadcast])
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def collecting(fn: Callable[P, R]) -> Callable[P, tuple[R, list[Broadcast]]]:
+    """Run `fn` and return its result with the broadcasts it committed, unsent."""
+
+    @wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> tuple[R, list[Broadcast]]:
+        _outbox.items = []
+        try:
+            result = fn(*args, **kwargs)
+            return result, _outbox.items
+        finally:
+            _outbox.items = None
+
+    return run
+
+
+async def send(broadcasts: Iterable[Broadcast]) -> None:
+    layer = get_channel_layer()
+    for broadcast in broadcasts:
+        await layer.group_send(broadcast.group, broadcast.layer_message())
+
+
+async def broadcast(
+    groups: Iterable[str],
+    event: str,
+    data: dict[str, Any],
+    *,
+    skip_user_id: int | None = None,
+) -> None:
+    """Send a frame that records nothing (typing, presence) straight away."""
+    await send(Broadcast(g, event, data, skip_user_id) for g in groups)
+
+
+def room_audience(room: Any) -> list[str]:
+    """The groups that hear a room's changes: its group, or a direct room's two users.
+
+    Direct-room changes go to the users' groups so that every socket of both users
+    gets them whether or not it has joined the conversation.
+    """
+    if room.is_direct:
+        return [user_group(user_id) for user_id in room.direct_user_ids]
+    return [room_group(room.id)]

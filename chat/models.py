@@ -1,0 +1,130 @@
+"""Rooms, memberships and messages. Users are Django's auth users."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+DIRECT_PREFIX = "dm:"
+
+
+class Room(models.Model):
+    class Kind(models.TextChoices):
+        PUBLIC = "public", "Public"
+        PRIVATE = "private", "Private"
+        DIRECT = "direct", "Direct"
+
+    # Public and private names follow chat.rules.ROOM_NAME_RE; a direct room is named
+    # "dm:<lower user id>:<higher user id>", which no user-chosen name can be.
+    name = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PUBLIC)
+    topic = models.CharField(max_length=250, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="created_rooms",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Advanced by every change in the room (a message, an edit, a deletion), under
+    # this row's lock, so a client can ask for "every change after seq N".
+    last_seq = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_direct(self) -> bool:
+        return self.kind == self.Kind.DIRECT
+
+    @staticmethod
+    def direct_name(user_id: int, other_id: int) -> str:
+        low, high = sorted((user_id, other_id))
+        return f"{DIRECT_PREFIX}{low}:{high}"
+
+    @property
+    def direct_user_ids(self) -> tuple[int, int]:
+        """The two members' ids of a direct room, read from its name."""
+        low, high = self.name.removeprefix(DIRECT_PREFIX).split(":")
+        return int(low), int(high)
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        MODERATOR = "moderator", "Moderator"
+        OWNER = "owner", "Owner"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    # The newest message this member has read; unread = newer messages by others.
+    last_read = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="membership_unique")
+        ]
+        indexes = [models.Index(fields=["user", "room"], name="membership_user_room")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.room} ({self.role})"
+
+    @property
+    def can_moderate(self) -> bool:
+        return self.role in (self.Role.MODERATOR, self.Role.OWNER)
+
+
+class Message(models.Model):
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The sender's own id for this message: a retry with the same one is not stored
+    # twice. NULL (not "") when absent, so the per-author unique constraint skips it.
+    client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    # The room seq at which the message was created, and at its latest change.
+    seq = models.BigIntegerField()
+    changed_seq = models.BigIntegerField()
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="message_author_client_id_unique",
+            ),
+        ]
+        indexes = [
+            # History pages and unread counts: WHERE room = ? AND id < / > ?
+            models.Index(fields=["room", "id"], name="message_room_id"),
+            # Resync after a reconnect: WHERE room = ? AND changed_seq > ?
+            models.Index(fields=["room", "changed_seq"], name="message_room_changed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} by {self.author} in {self.room}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None

@@ -1,0 +1,177 @@
+"""Who is online, site-wide and per room, shared by every worker.
+
+A *scope* (the site, or one room) holds users, each with the set of sockets
+(channel names) that keep them there. Each socket entry carries an expiry that the
+socket's heartbeat pushes forward, so when a worker dies without cleaning up, its
+sockets stop counting after CHAT_PRESENCE_TTL seconds, and a user with a socket on
+another worker stays online.
+
+With REDIS_URL the store is Redis (sorted sets scored by expiry); without it, one
+process's memory, which is all the embedded default runs.
+"""
+
+import asyncio
+import time
+import weakref
+from typing import Protocol
+
+from django.conf import settings
+
+SITE = "site"
+
+
+def room_scope(room_id: int) -> str:
+    return f"room:{room_id}"
+
+
+class PresenceStore(Protocol):
+    async def enter(self, scope: str, username: str, channel: str) -> bool:
+        """Add a socket; True when it is the user's first in the scope."""
+
+    async def leave(self, scope: str, username: str, channel: str) -> bool:
+        """Remove a socket; True when it was the user's last in the scope."""
+
+    async def refresh(self, scopes: list[str], username: str, channel: str) -> None:
+        """Push the socket's expiry forward in each scope (the heartbeat)."""
+
+    async def members(self, scope: str) -> list[str]:
+        """The users online in the scope, sorted."""
+
+
+class MemoryPresence:
+    def __init__(self) -> None:
+        # scope -> username -> channel -> expiry
+        self.scopes: dict[str, dict[str, dict[str, float]]] = {}
+
+    def _live(self, scope: str, username: str) -> dict[str, float]:
+        sockets = self.scopes.setdefault(scope, {}).setdefault(username, {})
+        now = time.time()
+        for channel in [c for c, expiry in sockets.items() if expiry <= now]:
+            del sockets[channel]
+        return sockets
+
+    async def enter(self, scope: str, username: str, channel: str) -> bool:
+        sockets = self._live(scope, username)
+        sockets[channel] = time.time() + settings.CHAT_PRESENCE_TTL
+        return len(sockets) == 1
+
+    async def leave(self, scope: str, username: str, channel: str) -> bool:
+        sockets = self._live(scope, username)
+        sockets.pop(channel, None)
+        if not sockets:
+            self.scopes[scope].pop(username, None)
+        return not sockets
+
+    async def refresh(self, scopes: list[str], username: str, channel: str) -> None:
+        for scope in scopes:
+            self._live(scope, username)[channel] = (
+                time.time() + settings.CHAT_PRESENCE_TTL
+            )
+
+    async def members(self, scope: str) -> list[str]:
+        users = self.scopes.get(scope, {})
+        return sorted(u for u in list(users) if self._live(scope, u))
+
+
+class RedisPresence:
+    """Keys: `{prefix}:{scope}` is a sorted set of usernames scored by their latest
+    socket expiry; `{prefix}:{scope}:{username}` a sorted set of that user's
+    channel names scored by expiry. Each change is one MULTI/EXEC transaction."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.url = url
+        self.prefix = prefix
+        # redis.asyncio clients are bound to the event loop that opened them.
+        self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _redis(self):
+        import redis.asyncio
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = redis.asyncio.Redis.from_url(
+                self.url, socket_timeout=5, socket_connect_timeout=2
+            )
+            self._clients[loop] = client
+        return client
+
+    def _keys(self, scope: str, username: str) -> tuple[str, str]:
+        return f"{self.prefix}:{scope}", f"{self.prefix}:{scope}:{username}"
+
+    async def enter(self, scope: str, username: str, channel: str) -> bool:
+        users_key, sockets_key = self._keys(scope, username)
+        now = time.time()
+        expiry = now + settings.CHAT_PRESENCE_TTL
+        async with self._redis().pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(sockets_key, "-inf", now)
+            pipe.zadd(sockets_key, {channel: expiry})
+            pipe.zcard(sockets_key)
+            pipe.expire(sockets_key, int(settings.CHAT_PRESENCE_TTL) + 5)
+            pipe.zadd(users_key, {username: expiry}, gt=True)
+            pipe.zadd(users_key, {username: expiry}, nx=True)
+            result = await pipe.execute()
+        return result[2] == 1
+
+    async def leave(self, scope: str, username: str, channel: str) -> bool:
+        users_key, sockets_key = self._keys(scope, username)
+        async with self._redis().pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(sockets_key, "-inf", time.time())
+            pipe.zrem(sockets_key, channel)
+            pipe.zcard(sockets_key)
+            remaining = (await pipe.execute())[2]
+        if remaining:
+            return False
+        # Another socket may enter between the two transactions; only drop the user
+        # if their socket set is still empty.
+        await self._redis().eval(_DROP_IF_EMPTY, 2, users_key, sockets_key, username)
+        return True
+
+    async def refresh(self, scopes: list[str], username: str, channel: str) -> None:
+        expiry = time.time() + settings.CHAT_PRESENCE_TTL
+        async with self._redis().pipeline(transaction=False) as pipe:
+            for scope in scopes:
+                users_key, sockets_key = self._keys(scope, username)
+                pipe.zadd(sockets_key, {channel: expiry})
+                pipe.expire(sockets_key, int(settings.CHAT_PRESENCE_TTL) + 5)
+                pipe.zadd(users_key, {username: expiry}, gt=True)
+                pipe.zadd(users_key, {username: expiry}, nx=True)
+            await pipe.execute()
+
+    async def members(self, scope: str) -> list[str]:
+        users_key = f"{self.prefix}:{scope}"
+        now = time.time()
+        async with self._redis().pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(users_key, "-inf", now)
+            pipe.zrange(users_key, 0, -1)
+            _, names = await pipe.execute()
+        return sorted(n.decode() for n in names)
+
+
+_DROP_IF_EMPTY = """
+if redis.call('ZCARD', KEYS[2]) == 0 then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+_store: PresenceStore | None = None
+
+
+def store() -> PresenceStore:
+    """The process's presence store, chosen by settings on first use."""
+    global _store
+    if _store is None:
+        if settings.REDIS_URL:
+            _store = RedisPresence(
+                settings.REDIS_URL, f"{settings.CHAT_REDIS_PREFIX}:presence"
+            )
+        else:
+            _store = MemoryPresence()
+    return _store
+
+
+def reset() -> None:
+    """Forget the chosen store (tests change settings between runs)."""
+    global _store
+    _store = None

@@ -1,0 +1,166 @@
+"""Protocol v1 wire format: parsing client frames and building server frames.
+
+Pure functions, no I/O. docs/PROTOCOL.md is the contract this module implements.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from .errors import ChatError
+
+AckId = str | int | float
+MAX_ACK_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class ClientFrame:
+    event: str
+    data: dict[str, Any]
+    ack: AckId | None
+
+
+def parse_frame(text: str) -> ClientFrame:
+    """Parse a client text frame, or raise ChatError("bad_frame").
+
+    A frame whose `ack` is usable is returned even when the rest is bad, so that the
+    error can be sent as that ack's reply: see `parse_ack` and the consumer.
+    """
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        raise ChatError("bad_frame", "frame is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise ChatError("bad_frame", "frame must be a JSON object")
+    ack = parse_ack(obj)
+    event = obj.get("event")
+    data = obj.get("data", {})
+    if not isinstance(event, str) or not event:
+        raise ChatError("bad_frame", "frame needs a string 'event'", ack=ack)
+    if not isinstance(data, dict):
+        raise ChatError("bad_frame", "'data' must be a JSON object", ack=ack)
+    return ClientFrame(event=event, data=data, ack=ack)
+
+
+def parse_ack(obj: dict[str, Any]) -> AckId | None:
+    if "ack" not in obj or obj["ack"] is None:
+        return None
+    ack = obj["ack"]
+    if isinstance(ack, bool) or not isinstance(ack, (str, int, float)):
+        raise ChatError("bad_frame", "'ack' must be a string or a number")
+    if isinstance(ack, str) and len(ack) > MAX_ACK_LENGTH:
+        raise ChatError("bad_frame", f"'ack' is longer than {MAX_ACK_LENGTH}")
+    return ack
+
+
+# --- Fields of `data` ---------------------------------------------------------------
+
+
+def str_field(
+    data: dict[str, Any], name: str, *, required: bool = True, max_length: int = 200
+) -> str | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise ChatError("invalid", f"'{name}' is required")
+        return None
+    if not isinstance(value, str):
+        raise ChatError("invalid", f"'{name}' must be a string")
+    if len(value) > max_length:
+        raise ChatError("invalid", f"'{name}' is longer than {max_length}")
+    return value
+
+
+def text_field(data: dict[str, Any], name: str) -> str:
+    """A message body: a string; its length rule belongs to the domain."""
+    value = data.get(name)
+    if not isinstance(value, str):
+        raise ChatError("invalid", f"'{name}' must be a string")
+    return value
+
+
+def int_field(
+    data: dict[str, Any],
+    name: str,
+    *,
+    required: bool = True,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise ChatError("invalid", f"'{name}' is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ChatError("invalid", f"'{name}' must be an integer")
+    if minimum is not None and value < minimum:
+        raise ChatError("invalid", f"'{name}' must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ChatError("invalid", f"'{name}' must be at most {maximum}")
+    return value
+
+
+def bool_field(data: dict[str, Any], name: str) -> bool:
+    value = data.get(name)
+    if not isinstance(value, bool):
+        raise ChatError("invalid", f"'{name}' must be true or false")
+    return value
+
+
+# --- Server frames ------------------------------------------------------------------
+
+
+def event_frame(event: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"event": event, "data": data}
+
+
+def ack_frame(ack: AckId, status: str, **data: Any) -> dict[str, Any]:
+    return {"event": "ack", "ack": ack, "data": {"status": status, **data}}
+
+
+def error_frame(error: ChatError, ack: AckId | None) -> dict[str, Any]:
+    detail = {"code": error.code, "msg": error.msg}
+    detail.update({k: v for k, v in error.extra.items() if k != "ack"})
+    if ack is None:
+        return event_frame("error", detail)
+    return ack_frame(ack, "error", **detail)
+
+
+def encode(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+def now() -> str:
+    return iso(timezone.now())
+
+
+def iso(moment: datetime | None) -> str | None:
+    """UTC, millisecond precision, as JavaScript's Date.toISOString() writes it."""
+    if moment is None:
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def message_data(message: Any, room_name: str) -> dict[str, Any]:
+    """A stored message as history and resync carry it (`author` must be loaded).
+
+    `seq` is the room sequence number of the message's latest change, so a client
+    that keeps the highest seq it has seen can resync with join_room {after}.
+    A deleted message keeps its place but loses its text.
+    """
+    deleted = message.deleted_at is not None
+    return {
+        "id": message.id,
+        "room": room_name,
+        "seq": message.changed_seq,
+        "username": message.author.get_username(),
+        "message": "" if deleted else message.body,
+        "time": iso(message.created_at),
+        "clientId": message.client_id,
+        "editedAt": iso(message.edited_at),
+        "deleted": deleted,
+    }

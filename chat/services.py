@@ -1,0 +1,317 @@
+"""Every change to rooms, memberships and messages: validate, write in a
+transaction, broadcast on commit. The consumer, views, admin and commands all call
+these; none of them writes models directly.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import events, protocol
+from .errors import ChatError
+from .models import DIRECT_PREFIX, Membership, Message, Room
+from .rules import (
+    client_id_clean,
+    message_body_clean,
+    room_name_clean,
+    room_ref_clean,
+)
+from .selectors import room_for_member, unread_count
+
+TOPIC_MAX = 250
+
+User = AbstractBaseUser
+
+
+# --- Rooms and memberships -----------------------------------------------------------
+
+
+@transaction.atomic
+def room_create(
+    *, user: User, name: str, kind: str = Room.Kind.PUBLIC, topic: str = ""
+) -> Room:
+    """Create a public or private room owned by `user`."""
+    if kind not in (Room.Kind.PUBLIC, Room.Kind.PRIVATE):
+        raise ChatError("invalid", "a room is public or private")
+    if len(topic) > TOPIC_MAX:
+        raise ChatError("too_long", f"topic is longer than {TOPIC_MAX} characters")
+    name = room_name_clean(name)
+    room, created = Room.objects.get_or_create(
+        name=name, defaults={"kind": kind, "topic": topic.strip(), "created_by": user}
+    )
+    if not created:
+        raise ChatError("invalid", f"a room named '{name}' already exists")
+    Membership.objects.create(room=room, user=user, role=Membership.Role.OWNER)
+    return room
+
+
+@transaction.atomic
+def room_join(*, user: User, name: str) -> Room:
+    """Make `user` a member of the room, creating a missing public room as in the
+    tutorial. Private and direct rooms need an existing membership."""
+    ref = room_ref_clean(name)
+    room = Room.objects.filter(name=ref).first()
+    if room is None:
+        if ref.startswith(DIRECT_PREFIX):
+            raise ChatError("not_found", "no such conversation")
+        try:
+            with transaction.atomic():
+                return room_create(user=user, name=ref)
+        except ChatError:
+            # Created by someone else a moment ago: join it like any other.
+            room = Room.objects.get(name=ref)
+    if Membership.objects.filter(room=room, user=user).exists():
+        return room
+    if room.kind != Room.Kind.PUBLIC:
+        raise ChatError("forbidden", "this room is private: a member has to add you")
+    Membership.objects.get_or_create(room=room, user=user)
+    return room
+
+
+@transaction.atomic
+def membership_add(
+    *, room: Room, user: User, role: str = Membership.Role.MEMBER
+) -> Membership:
+    """Add `user` to a public or private room (an invitation, or staff in admin)."""
+    if room.is_direct:
+        raise ChatError("invalid", "a direct conversation has exactly its two members")
+    membership, _ = Membership.objects.get_or_create(
+        room=room, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def direct_room_get_or_create(*, user: User, other: User) -> Room:
+    """The direct room of two users, created with both memberships on first use."""
+    name = Room.direct_name(user.pk, other.pk)
+    with transaction.atomic():
+        room, created = Room.objects.get_or_create(
+            name=name, defaults={"kind": Room.Kind.DIRECT, "created_by": user}
+        )
+        if created:
+            Membership.objects.bulk_create(
+                [Membership(room=room, user=user), Membership(room=room, user=other)]
+            )
+    return room
+
+
+# --- Messages -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    message: Message
+    # False when the clientId was seen before: the first message is returned and
+    # nothing new is stored or broadcast.
+    created: bool
+
+
+def message_send(
+    *, user: User, room_name: str, body: str, client_id: str | None = None
+) -> SentMessage:
+    """Store a message in a room the user is a member of, then broadcast it."""
+    body = message_body_clean(body)
+    client_id = client_id_clean(client_id)
+    with transaction.atomic():
+        if (earlier := _message_by_client_id(user, client_id)) is not None:
+            return SentMessage(earlier, created=False)
+        room, _ = room_for_member(user=user, name=room_name)
+        return _message_store(room=room, author=user, body=body, client_id=client_id)
+
+
+def direct_message_send(
+    *, user: User, to_username: str, body: str, client_id: str | None = None
+) -> SentMessage:
+    """Store a message in the direct room of `user` and `to_username`."""
+    body = message_body_clean(body)
+    client_id = client_id_clean(client_id)
+    recipient = (
+        get_user_model().objects.filter(username=to_username, is_active=True).first()
+    )
+    if recipient is None:
+        raise ChatError("not_found", f"no user named '{to_username}'")
+    if recipient.pk == user.pk:
+        raise ChatError("invalid", "you cannot send a direct message to yourself")
+    with transaction.atomic():
+        if (earlier := _message_by_client_id(user, client_id)) is not None:
+            return SentMessage(earlier, created=False)
+        room = direct_room_get_or_create(user=user, other=recipient)
+        return _message_store(room=room, author=user, body=body, client_id=client_id)
+
+
+def _message_by_client_id(user: User, client_id: str | None) -> Message | None:
+    if client_id is None:
+        return None
+    return (
+        Message.objects.select_related("room", "author")
+        .filter(author=user, client_id=client_id)
+        .first()
+    )
+
+
+def _message_store(
+    *, room: Room, author: User, body: str, client_id: str | None
+) -> SentMessage:
+    try:
+        with transaction.atomic():
+            seq = _room_seq_next(room)
+            message = Message.objects.create(
+                room=room,
+                author=author,
+                body=body,
+                client_id=client_id,
+                seq=seq,
+                changed_seq=seq,
+            )
+    except IntegrityError:
+        # The same clientId raced in from another socket and won.
+        earlier = _message_by_client_id(author, client_id)
+        if earlier is None:
+            raise
+        return SentMessage(earlier, created=False)
+    _emit_new_message(message)
+    return SentMessage(message, created=True)
+
+
+def _room_seq_next(room: Room) -> int:
+    """Advance the room's sequence number; holds the room row's lock until commit,
+    which orders the room's changes."""
+    Room.objects.filter(pk=room.pk).update(last_seq=F("last_seq") + 1)
+    room.last_seq = Room.objects.values_list("last_seq", flat=True).get(pk=room.pk)
+    return room.last_seq
+
+
+def _emit_new_message(message: Message) -> None:
+    room = message.room
+    data = protocol.message_data(message, room.name)
+    common = {
+        "id": message.pk,
+        "room": room.name,
+        "seq": message.seq,
+        "message": message.body,
+        "time": data["time"],
+        "clientId": message.client_id,
+    }
+    if not room.is_direct:
+        events.emit_on_commit(
+            [events.room_group(room.pk)],
+            "receive_message",
+            {**common, "username": data["username"]},
+        )
+        return
+    author = message.author
+    recipient = _direct_peer(room, author)
+    for user in {author.pk: author, recipient.pk: recipient}.values():
+        events.emit_on_commit(
+            [events.user_group(user.pk)],
+            "private_message",
+            {
+                **common,
+                "from": author.get_username(),
+                "to": recipient.get_username(),
+                "isSelf": user.pk == author.pk,
+            },
+        )
+
+
+def _direct_peer(room: Room, user: User) -> User:
+    other_id = next(i for i in room.direct_user_ids if i != user.pk)
+    return get_user_model().objects.get(pk=other_id)
+
+
+def message_edit(*, user: User, message_id: int, body: str) -> Message:
+    """Replace a message's text: its author, a room moderator or staff only."""
+    body = message_body_clean(body)
+    with transaction.atomic():
+        message = _message_for_change(user, message_id)
+        message.body = body
+        message.edited_at = timezone.now()
+        message.changed_seq = _room_seq_next(message.room)
+        message.save(update_fields=["body", "edited_at", "changed_seq"])
+        events.emit_on_commit(
+            events.room_audience(message.room),
+            "message_edited",
+            {
+                "room": message.room.name,
+                "id": message.pk,
+                "message": message.body,
+                "editedAt": protocol.iso(message.edited_at),
+                "seq": message.changed_seq,
+            },
+        )
+    return message
+
+
+def message_delete(*, user: User, message_id: int) -> Message:
+    """Soft-delete a message (kept for audit): its author, a moderator or staff."""
+    with transaction.atomic():
+        message = _message_for_change(user, message_id, allow_deleted=True)
+        if message.is_deleted:
+            return message
+        message.deleted_at = timezone.now()
+        message.deleted_by = user
+        message.changed_seq = _room_seq_next(message.room)
+        message.save(update_fields=["deleted_at", "deleted_by", "changed_seq"])
+        events.emit_on_commit(
+            events.room_audience(message.room),
+            "message_deleted",
+            {"room": message.room.name, "id": message.pk, "seq": message.changed_seq},
+        )
+    return message
+
+
+def _message_for_change(
+    user: User, message_id: int, *, allow_deleted: bool = False
+) -> Message:
+    """The message, locked for a change by `user`, or not_found / forbidden.
+
+    Someone who cannot read the room gets not_found, so ids reveal nothing.
+    """
+    message = (
+        Message.objects.select_for_update()
+        .select_related("room", "author")
+        .filter(pk=message_id)
+        .first()
+    )
+    if message is None or (message.is_deleted and not allow_deleted):
+        raise ChatError("not_found", "no such message")
+    membership = Membership.objects.filter(room=message.room, user=user).first()
+    readable = membership is not None or message.room.kind == Room.Kind.PUBLIC
+    if not readable and not user.is_staff:
+        raise ChatError("not_found", "no such message")
+    may_moderate = user.is_staff or (membership is not None and membership.can_moderate)
+    if message.author_id != user.pk and not may_moderate:
+        raise ChatError("forbidden", "only the author or a moderator can change this")
+    return message
+
+
+# --- Read markers ---------------------------------------------------------------
+
+
+def room_mark_read(*, user: User, room_name: str, message_id: int) -> int:
+    """Move the user's read marker forward to `message_id`; returns what is unread.
+
+    The user's other sockets are told, so badges clear on every tab and device.
+    """
+    with transaction.atomic():
+        room, membership = room_for_member(user=user, name=room_name)
+        if not Message.objects.filter(room=room, pk=message_id).exists():
+            raise ChatError("not_found", "no such message in this room")
+        if membership.last_read_id is None or membership.last_read_id < message_id:
+            membership.last_read_id = message_id
+            membership.save(update_fields=["last_read"])
+        unread = unread_count(membership)
+        events.emit_on_commit(
+            [events.user_group(user.pk)],
+            "room_read",
+            {
+                "room": room.name,
+                "lastReadId": membership.last_read_id,
+                "unread": unread,
+            },
+        )
+    return unread
