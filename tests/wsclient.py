@@ -1,0 +1,135 @@
+"""A small protocol-v1 client over channels' WebsocketCommunicator, for tests."""
+
+import asyncio
+import itertools
+import json
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from chatproject.asgi import application
+
+ORIGIN = b"http://localhost"
+TIMEOUT = 5
+
+
+@sync_to_async
+def session_cookie(user: Any) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+class Socket:
+    """One client socket. Frames that are not the awaited ack are kept in `inbox`."""
+
+    _acks = itertools.count(1)
+
+    def __init__(self, communicator: WebsocketCommunicator, username: str) -> None:
+        self.communicator = communicator
+        self.username = username
+        self.inbox: list[dict[str, Any]] = []
+        self.closed = False
+
+    async def send_text(self, text: str) -> None:
+        await self.communicator.send_to(text_data=text)
+
+    async def emit(self, event: str, data: dict[str, Any] | None = None) -> None:
+        await self.send_text(json.dumps({"event": event, "data": data or {}}))
+
+    async def request(
+        self, event: str, data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Send with an ack id and return the ack's data (status ok, delivered or error)."""
+        ack = next(self._acks)
+        await self.send_text(
+            json.dumps({"event": event, "data": data or {}, "ack": ack})
+        )
+        frame = await self.next_frame(
+            lambda f: f["event"] == "ack" and f.get("ack") == ack
+        )
+        return frame["data"]
+
+    async def event(
+        self, name: str, timeout: float = TIMEOUT, **match: Any
+    ) -> dict[str, Any]:
+        """The next `name` event whose data has the given fields, from inbox or socket."""
+
+        def wanted(frame: dict[str, Any]) -> bool:
+            data = frame.get("data", {})
+            return frame["event"] == name and all(
+                data.get(k) == v for k, v in match.items()
+            )
+
+        return (await self.next_frame(wanted, timeout))["data"]
+
+    async def next_frame(self, wanted, timeout: float = TIMEOUT) -> dict[str, Any]:
+        for i, frame in enumerate(self.inbox):
+            if wanted(frame):
+                return self.inbox.pop(i)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise AssertionError(
+                    f"{self.username}: no such frame; inbox={self.inbox}"
+                )
+            try:
+                text = await self.communicator.receive_from(timeout=left)
+            except asyncio.TimeoutError:
+                continue
+            frame = json.loads(text)
+            if wanted(frame):
+                return frame
+            self.inbox.append(frame)
+
+    async def drain(self, quiet: float = 0.3) -> list[dict[str, Any]]:
+        """Everything that arrives until the socket has been quiet for `quiet` s."""
+        while True:
+            try:
+                text = await self.communicator.receive_from(timeout=quiet)
+            except asyncio.TimeoutError:
+                break
+            self.inbox.append(json.loads(text))
+        frames, self.inbox = self.inbox, []
+        return frames
+
+    async def events(self, name: str, quiet: float = 0.3) -> list[dict[str, Any]]:
+        """Drain, and return the data of the `name` events (others are dropped)."""
+        return [f["data"] for f in await self.drain(quiet) if f["event"] == name]
+
+    async def join(self, room: str, **extra: Any) -> dict[str, Any]:
+        reply = await self.request("join_room", {"room": room, **extra})
+        assert reply["status"] == "ok", reply
+        return reply
+
+    async def say(self, room: str, message: str, **extra: Any) -> dict[str, Any]:
+        reply = await self.request(
+            "send_message", {"room": room, "message": message, **extra}
+        )
+        assert reply["status"] == "delivered", reply
+        return reply
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.communicator.disconnect()
+
+
+async def open_socket(
+    user: Any, *, origin: bytes = ORIGIN, expect_presence: bool = True
+) -> Socket:
+    headers = [(b"origin", origin)]
+    if user is not None:
+        headers.append((b"cookie", await session_cookie(user)))
+    communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert connected
+    socket = Socket(communicator, getattr(user, "username", "anonymous"))
+    if expect_presence:
+        await socket.event("presence_update")
+    return socket
