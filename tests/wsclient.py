@@ -20,7 +20,8 @@ TIMEOUT = 5
 def session_cookie(user: Any) -> bytes:
     client = Client()
     client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+    name = settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}".encode()
 
 
 class Socket:
@@ -43,7 +44,7 @@ class Socket:
     async def request(
         self, event: str, data: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """Send with an ack id and return the ack's data (status ok, delivered or error)."""
+        """Send with an ack id; return the ack's data (ok, delivered or error)."""
         ack = next(self._acks)
         await self.send_text(
             json.dumps({"event": event, "data": data or {}, "ack": ack})
@@ -56,7 +57,7 @@ class Socket:
     async def event(
         self, name: str, timeout: float = TIMEOUT, **match: Any
     ) -> dict[str, Any]:
-        """The next `name` event whose data has the given fields, from inbox or socket."""
+        """The next `name` event whose data has these fields (inbox first)."""
 
         def wanted(frame: dict[str, Any]) -> bool:
             data = frame.get("data", {})
@@ -80,7 +81,7 @@ class Socket:
                 )
             try:
                 text = await self.communicator.receive_from(timeout=left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             frame = json.loads(text)
             if wanted(frame):
@@ -92,7 +93,7 @@ class Socket:
         while True:
             try:
                 text = await self.communicator.receive_from(timeout=quiet)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             self.inbox.append(json.loads(text))
         frames, self.inbox = self.inbox, []
