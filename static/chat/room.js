@@ -60,7 +60,7 @@ const handlers = {
   receive_message(d) { if (d.room === room) { renderMessage(d); seen(d.seq); } },
   private_message(d) {
     if ((d.isSelf && d.to === peer) || (!d.isSelf && d.from === peer)) {
-      if (!room) room = d.room;
+      if (!room) adopt(d.room);
       renderMessage({ ...d, username: d.from });
       seen(d.seq);
     }
@@ -96,6 +96,13 @@ async function join() {
   if (ack.hasMore && lastSeq !== null) await join(); // keep catching up
 }
 
+// A DM page learns its room from the first message; join it to get typing and
+// presence like any room.
+function adopt(name) {
+  room = name;
+  join().catch(() => {});
+}
+
 async function send(body, clientId) {
   unacked.set(clientId, body);
   try {
@@ -103,7 +110,7 @@ async function send(body, clientId) {
       ? await conn.request("private_message", { toUsername: peer, message: body, clientId })
       : await conn.request("send_message", { room, message: body, clientId });
     unacked.delete(clientId);
-    if (!room) { room = ack.room; }
+    if (!room) adopt(ack.room);
   } catch (err) {
     if (err && err.code) { unacked.delete(clientId); $("status").textContent = `Not sent: ${err.msg}`; }
     // Otherwise the socket dropped: resent after reconnecting, same clientId.
