@@ -103,7 +103,8 @@ def room_sync(*, room: Room, after: int | None) -> RoomSync:
         if has_more:
             seq = rows[-1].changed_seq
         else:
-            seq = rows[-1].room_seq if rows else max(room.last_seq, after)
+            # Below `after` only if the server's history was reset (see PROTOCOL).
+            seq = rows[-1].room_seq if rows else room.last_seq
     return RoomSync(
         messages=[protocol.message_data(m, room.name) for m in rows],
         has_more=has_more,
