@@ -1,6 +1,107 @@
+"""The chat socket over protocol v1 (docs/PROTOCOL.md), as clients see it.
+
+Runs on the in-memory channel layer, or on Redis when REDIS_URL is set.
+"""
+
+import asyncio
+import json
+import re
+from typing import Any
+
 import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+
+from chat import selectors, services
+from chat.models import Membership, Message, Room
+from chatproject.asgi import application
+
+from .wsclient import Socket, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+ISO_UTC_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+MAX = settings.CHAT_MAX_MESSAGE_LENGTH
+
+
+# --- Helpers --------------------------------------------------------------------------
+
+
+async def reply_to(socket: Socket, frame: Any, ack: Any) -> dict[str, Any]:
+    """Send `frame` (a dict, or raw text) and return the data of its only ack reply.
+
+    Everything else that arrives until the socket is quiet stays in `socket.inbox`.
+    """
+    text = frame if isinstance(frame, str) else json.dumps(frame)
+    await socket.send_text(text)
+    frames = await socket.drain(quiet=0.3)
+    replies = [f for f in frames if f["event"] == "ack" and f.get("ack") == ack]
+    assert len(replies) == 1, frames
+    assert type(replies[0]["ack"]) is type(ack)
+    assert not [f for f in frames if f["event"] == "error"], frames
+    socket.inbox = [f for f in frames if f is not replies[0]]
+    return replies[0]["data"]
+
+
+async def error_of(socket: Socket, frame: Any) -> dict[str, Any]:
+    """Send a frame without ack (a dict or raw text); return its `error` event data."""
+    text = frame if isinstance(frame, str) else json.dumps(frame)
+    await socket.send_text(text)
+    return await socket.event("error")
+
+
+def assert_error(reply: dict[str, Any], code: str) -> None:
+    assert reply["status"] == "error", reply
+    assert reply["code"] == code, reply
+    assert isinstance(reply["msg"], str) and reply["msg"], reply
+
+
+async def assert_alive(socket: Socket) -> None:
+    assert await socket.request("ping") == {"status": "ok"}
+
+
+@sync_to_async
+def private_room(owner: Any, name: str, *members: Any) -> Room:
+    room = services.room_create(user=owner, name=name, kind="private")
+    for member in members:
+        services.membership_add(room=room, user=member)
+    return room
+
+
+@sync_to_async
+def add_member(room_name: str, user: Any) -> None:
+    services.membership_add(room=Room.objects.get(name=room_name), user=user)
+
+
+@sync_to_async
+def set_role(room_name: str, user: Any, role: str) -> None:
+    updated = Membership.objects.filter(room__name=room_name, user=user).update(
+        role=role
+    )
+    assert updated == 1
+
+
+@sync_to_async
+def post(user: Any, room_name: str, bodies: list[str]) -> list[int]:
+    """Store messages through the domain (no socket, no rate limit)."""
+    return [
+        services.message_send(user=user, room_name=room_name, body=body).message.pk
+        for body in bodies
+    ]
+
+
+@sync_to_async
+def stored(message_id: int) -> Message:
+    return Message.objects.get(pk=message_id)
+
+
+@sync_to_async
+def room_named(name: str) -> Room | None:
+    return Room.objects.filter(name=name).first()
+
+
+# --- Connecting -----------------------------------------------------------------------
 
 
 async def test_two_users_chat_in_a_room(amake_user, sockets):
@@ -17,3 +118,860 @@ async def test_two_users_chat_in_a_room(amake_user, sockets):
     assert got["message"] == "hello ana" and got["username"] == "ben"
     assert got["id"] == ack["messageId"] and got["clientId"] == "c-1"
     assert (await b.event("receive_message"))["id"] == ack["messageId"]
+
+
+async def test_anonymous_socket_is_accepted_then_closed_with_4401(sockets):
+    anonymous = await sockets(None, expect_presence=False)
+    closing = await anonymous.communicator.receive_output(timeout=5)
+    assert closing == {"type": "websocket.close", "code": 4401}
+
+
+async def test_anonymous_socket_is_not_announced_to_others(amake_user, sockets):
+    a = await sockets(await amake_user("ana"))
+    anonymous = await sockets(None, expect_presence=False)
+    await anonymous.communicator.receive_output(timeout=5)
+    assert await a.drain() == []
+
+
+async def test_foreign_origin_is_refused_at_the_handshake(amake_user):
+    ana = await amake_user("ana")
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/chat/",
+        headers=[
+            (b"origin", b"http://evil.example"),
+            (b"cookie", await session_cookie(ana)),
+        ],
+    )
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected is False
+
+
+# --- Presence -------------------------------------------------------------------------
+
+
+async def test_presence_follows_first_and_last_socket_of_each_user(
+    amake_user, sockets
+):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a = await sockets(ana, expect_presence=False)
+    assert await a.event("presence_update") == {"online": ["ana"]}
+
+    b = await sockets(ben, expect_presence=False)
+    assert await b.event("presence_update") == {"online": ["ana", "ben"]}
+    assert await a.events("presence_update") == [{"online": ["ana", "ben"]}]
+
+    # A second tab is told who is online, but nobody else hears about it.
+    b2 = await sockets(ben, expect_presence=False)
+    assert await b2.event("presence_update") == {"online": ["ana", "ben"]}
+    assert await a.events("presence_update") == []
+    assert await b.events("presence_update") == []
+
+    # Closing one of two tabs: ben is still online.
+    await b2.close()
+    assert await a.events("presence_update") == []
+    assert await b.events("presence_update") == []
+
+    # Closing the last one: ben goes offline.
+    await b.close()
+    assert await a.events("presence_update") == [{"online": ["ana"]}]
+
+
+# --- Joining and leaving rooms --------------------------------------------------------
+
+
+async def test_join_creates_a_missing_public_room_and_normalises_its_name(
+    amake_user, sockets
+):
+    ana = await amake_user("ana")
+    a = await sockets(ana)
+    assert await room_named("lobby") is None
+    reply = await a.join("  Lobby ")
+    assert reply["room"] == "lobby"
+    assert reply["kind"] == "public"
+    assert reply["history"] == [] and reply["hasMore"] is False
+    assert reply["users"] == ["ana"] and reply["seq"] == 0
+    room = await room_named("lobby")
+    assert room is not None and room.kind == Room.Kind.PUBLIC
+
+    # The same room under another spelling: one room, one membership.
+    again = await a.join("LOBBY")
+    assert again["room"] == "lobby"
+    rooms = await a.request("list_rooms")
+    assert [r["room"] for r in rooms["rooms"]] == ["lobby"]
+
+    # Messages sent to "LOBBY" land in "lobby".
+    await a.say("LOBBY", "hi")
+    got = await a.event("receive_message")
+    assert got["room"] == "lobby"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "   ", "bad name", "no/slash", "-dash-first", "x" * 51, "ümlaut", "a.b"],
+)
+async def test_join_refuses_invalid_room_names(amake_user, sockets, name):
+    a = await sockets(await amake_user("ana"))
+    assert_error(await a.request("join_room", {"room": name}), "invalid")
+    assert await sync_to_async(Room.objects.count)() == 0
+
+
+async def test_join_returns_the_newest_50_messages_and_has_more(amake_user, sockets):
+    ana = await amake_user("ana")
+    a = await sockets(ana)
+    await a.join("general")
+    ids = await post(ana, "general", [f"m{i}" for i in range(55)])
+    await a.drain()
+
+    b = await sockets(await amake_user("ben"))
+    reply = await b.join("general")
+    history = reply["history"]
+    assert [m["id"] for m in history] == ids[5:]
+    assert [m["message"] for m in history] == [f"m{i}" for i in range(5, 55)]
+    assert reply["hasMore"] is True
+    assert reply["seq"] == 55
+    assert history[-1]["seq"] == 55 and history[0]["seq"] == 6
+    newest = history[-1]
+    assert newest["username"] == "ana" and newest["room"] == "general"
+    assert newest["deleted"] is False and newest["editedAt"] is None
+    assert ISO_UTC_MS.fullmatch(newest["time"])
+
+    # Exactly 50: nothing more.
+    await sync_to_async(Message.objects.filter(pk__in=ids[:5]).delete)()
+    c = await sockets(await amake_user("cara"))
+    assert (await c.join("general"))["hasMore"] is False
+
+
+async def test_join_announces_the_user_to_others_only_once(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a = await sockets(ana)
+    await a.join("general")
+    b = await sockets(ben)
+    b_other_tab = await sockets(ben)
+    await a.drain()
+
+    reply = await b.join("general")
+    assert reply["users"] == ["ana", "ben"]
+    joined = await a.event("user_joined")
+    assert joined["room"] == "general" and joined["username"] == "ben"
+    assert ISO_UTC_MS.fullmatch(joined["time"])
+    assert await a.events("room_users") == [
+        {"room": "general", "users": ["ana", "ben"]}
+    ]
+    b_frames = await b.drain()
+    assert [f["event"] for f in b_frames] == ["room_users"]
+    assert b_frames[0]["data"] == {"room": "general", "users": ["ana", "ben"]}
+    assert await b_other_tab.drain() == []
+
+    # Ben's second tab joining too is not news to anyone.
+    reply = await b_other_tab.join("general")
+    assert reply["users"] == ["ana", "ben"]
+    assert await a.drain() == []
+    assert await b.drain() == []
+
+
+async def test_a_socket_can_be_in_several_rooms(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    await a.join("general")
+    await a.join("random")
+    await b.join("general")
+    await b.join("random")
+    await a.drain()
+
+    await b.say("general", "in general")
+    await b.say("random", "in random")
+    got = await a.events("receive_message")
+    assert [(m["room"], m["message"]) for m in got] == [
+        ("general", "in general"),
+        ("random", "in random"),
+    ]
+
+
+async def test_leave_room_tells_others_and_stops_delivery(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    await a.join("general")
+    await b.join("general")
+    await b.join("random")
+    await a.drain()
+    await b.drain()
+
+    assert await b.request("leave_room", {"room": "General"}) == {
+        "status": "ok",
+        "room": "general",
+    }
+    left = await a.event("user_left")
+    assert left["room"] == "general" and left["username"] == "ben"
+    assert ISO_UTC_MS.fullmatch(left["time"])
+    assert await a.event("room_users") == {"room": "general", "users": ["ana"]}
+
+    await a.say("general", "ben is gone")
+    assert await b.drain() == []
+    assert await b.request("typing", {"room": "general", "isTyping": True}) == {
+        "status": "error",
+        "code": "forbidden",
+        "msg": "join the room first",
+    }
+    # The other room still works.
+    await a.join("random")
+    await a.say("random", "still here?")
+    assert (await b.event("receive_message"))["message"] == "still here?"
+
+
+async def test_leaving_with_another_tab_still_in_the_room_is_silent(
+    amake_user, sockets
+):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b, b2 = await sockets(ana), await sockets(ben), await sockets(ben)
+    await a.join("general")
+    await b.join("general")
+    await b2.join("general")
+    await a.drain()
+
+    await b.request("leave_room", {"room": "general"})
+    assert await a.drain() == []
+    await a.say("general", "hi ben")
+    assert (await b2.event("receive_message"))["message"] == "hi ben"
+    assert await b.drain() == []
+
+
+async def test_closing_the_socket_leaves_its_rooms(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    await a.join("general")
+    await b.join("general")
+    await a.drain()
+
+    await b.close()
+    assert (await a.event("user_left"))["username"] == "ben"
+    assert await a.event("room_users") == {"room": "general", "users": ["ana"]}
+
+
+# --- Private rooms --------------------------------------------------------------------
+
+
+async def test_private_room_refuses_non_members(amake_user, sockets):
+    ana, eve = await amake_user("ana"), await amake_user("eve")
+    await private_room(ana, "secret")
+    a, e = await sockets(ana), await sockets(eve)
+    await a.join("secret")
+    await a.say("secret", "for members only")
+    await a.drain()
+
+    assert_error(await e.request("join_room", {"room": "secret"}), "forbidden")
+    assert_error(
+        await e.request("send_message", {"room": "secret", "message": "let me in"}),
+        "forbidden",
+    )
+    assert_error(await e.request("get_history", {"room": "secret"}), "forbidden")
+    assert_error(
+        await e.request("typing", {"room": "secret", "isTyping": True}), "forbidden"
+    )
+    assert_error(
+        await e.request("mark_read", {"room": "secret", "messageId": 1}),
+        "forbidden",
+    )
+    # Nothing leaked to eve, nothing from eve reached ana, nothing was stored.
+    assert await e.drain() == []
+    assert await a.drain() == []
+    assert await sync_to_async(Message.objects.count)() == 1
+    assert await sync_to_async(Membership.objects.filter(user=eve).count)() == 0
+
+
+async def test_non_member_cannot_edit_or_delete_in_a_private_room(
+    amake_user, sockets
+):
+    ana, eve = await amake_user("ana"), await amake_user("eve")
+    await private_room(ana, "secret")
+    a, e = await sockets(ana), await sockets(eve)
+    await a.join("secret")
+    sent = await a.say("secret", "original")
+    await a.drain()
+
+    edit = await e.request("edit_message", {"id": sent["messageId"], "message": "x"})
+    delete = await e.request("delete_message", {"id": sent["messageId"]})
+    for reply in (edit, delete):
+        assert reply["status"] == "error" and reply["code"] in (
+            "forbidden",
+            "not_found",
+        )
+    message = await stored(sent["messageId"])
+    assert message.body == "original" and message.deleted_at is None
+    assert await a.drain() == []
+
+
+async def test_added_member_can_join_and_chat_in_a_private_room(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    await private_room(ana, "secret")
+    a, b = await sockets(ana), await sockets(ben)
+    await a.join("secret")
+    await a.say("secret", "before ben")
+    assert_error(await b.request("join_room", {"room": "secret"}), "forbidden")
+
+    await add_member("secret", ben)
+    reply = await b.join("secret")
+    assert reply["kind"] == "private"
+    assert [m["message"] for m in reply["history"]] == ["before ben"]
+    assert reply["users"] == ["ana", "ben"]
+    assert (await a.event("user_joined"))["username"] == "ben"
+
+    await b.say("secret", "hello from ben")
+    assert (await a.event("receive_message"))["message"] == "hello from ben"
+    await a.request("typing", {"room": "secret", "isTyping": True})
+    assert await b.event("user_typing") == {
+        "room": "secret",
+        "username": "ana",
+        "isTyping": True,
+    }
+    history = await b.request("get_history", {"room": "secret"})
+    assert [m["message"] for m in history["messages"]] == [
+        "before ben",
+        "hello from ben",
+    ]
+
+
+# --- Sending messages -----------------------------------------------------------------
+
+
+async def test_send_message_is_acked_and_broadcast_to_the_whole_room(
+    amake_user, sockets
+):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    a2 = await sockets(ana)
+    await a.join("general")
+    await b.join("general")
+    await a2.join("general")
+    outsider = await sockets(await amake_user("cara"))
+    await a.drain()
+    await b.drain()
+
+    ack = await a.request(
+        "send_message", {"room": "general", "message": "  hello  ", "clientId": "k1"}
+    )
+    assert ack["status"] == "delivered"
+    assert isinstance(ack["messageId"], int)
+    assert ISO_UTC_MS.fullmatch(ack["time"])
+    expected = {
+        "id": ack["messageId"],
+        "room": "general",
+        "seq": 1,
+        "username": "ana",
+        "message": "hello",
+        "time": ack["time"],
+        "clientId": "k1",
+    }
+    for socket in (a, a2, b):
+        assert await socket.events("receive_message") == [expected]
+    assert await outsider.drain() == []
+    assert (await stored(ack["messageId"])).body == "hello"
+
+    # Without clientId the broadcast carries null.
+    await b.say("general", "no id")
+    assert (await a.event("receive_message"))["clientId"] is None
+
+
+async def test_seq_advances_by_one_per_message(amake_user, sockets):
+    a = await sockets(await amake_user("ana"))
+    start = (await a.join("general"))["seq"]
+    acks = [await a.say("general", f"n{i}") for i in range(3)]
+    got = await a.events("receive_message")
+    assert [m["seq"] for m in got] == [start + 1, start + 2, start + 3]
+    assert [ack["seq"] for ack in acks] == [start + 1, start + 2, start + 3]
+    assert (await a.join("general"))["seq"] == start + 3
+
+
+async def test_message_length_limits(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    await a.join("general")
+    await b.join("general")
+    await a.drain()
+
+    for blank in ("", "   ", "\n\t "):
+        reply = await a.request("send_message", {"room": "general", "message": blank})
+        assert_error(reply, "invalid")
+    reply = await a.request(
+        "send_message", {"room": "general", "message": "x" * (MAX + 1)}
+    )
+    assert_error(reply, "too_long")
+    assert await b.drain() == []
+    assert await sync_to_async(Message.objects.count)() == 0
+
+    await a.say("general", "x" * MAX)
+    # Surrounding whitespace does not count.
+    await a.say("general", "  " + "y" * MAX + "\n")
+    got = await b.events("receive_message")
+    assert [len(m["message"]) for m in got] == [MAX, MAX]
+    assert got[1]["message"] == "y" * MAX
+
+
+async def test_send_to_a_public_room_without_joining_is_forbidden(
+    amake_user, sockets
+):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    await a.join("general")
+    await a.drain()
+    reply = await b.request("send_message", {"room": "general", "message": "hi"})
+    assert_error(reply, "forbidden")
+    reply = await b.request("send_message", {"room": "nowhere", "message": "hi"})
+    assert_error(reply, "not_found")
+    assert await a.drain() == []
+    assert await room_named("nowhere") is None
+
+
+# --- Editing and deleting -------------------------------------------------------------
+
+
+async def test_author_edits_and_deletes_with_broadcasts(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    await a.join("general")
+    await b.join("general")
+    sent = await b.say("general", "helo")
+    await a.drain()
+    await b.drain()
+    message_id = sent["messageId"]
+
+    reply = await b.request("edit_message", {"id": message_id, "message": " hello "})
+    assert reply["status"] == "ok"
+    for socket in (a, b):
+        edited = await socket.event("message_edited")
+        assert set(edited) == {"room", "id", "message", "editedAt", "seq"}
+        assert edited["room"] == "general" and edited["id"] == message_id
+        assert edited["message"] == "hello"
+        assert ISO_UTC_MS.fullmatch(edited["editedAt"])
+        assert edited["seq"] == sent["seq"] + 1
+
+    reply = await b.request("delete_message", {"id": message_id})
+    assert reply["status"] == "ok"
+    for socket in (a, b):
+        assert await socket.event("message_deleted") == {
+            "room": "general",
+            "id": message_id,
+            "seq": sent["seq"] + 2,
+        }
+
+    reply = await b.request("edit_message", {"id": message_id, "message": "back"})
+    assert_error(reply, "not_found")
+    assert await a.drain() == []
+
+    history = (await a.request("get_history", {"room": "general"}))["messages"]
+    assert len(history) == 1
+    assert history[0]["id"] == message_id
+    assert history[0]["deleted"] is True and history[0]["message"] == ""
+    assert history[0]["seq"] == sent["seq"] + 2
+    c = await sockets(await amake_user("cara"))
+    joined = (await c.join("general"))["history"]
+    assert [(m["id"], m["deleted"], m["message"]) for m in joined] == [
+        (message_id, True, "")
+    ]
+
+
+async def test_other_member_cannot_edit_or_delete(amake_user, sockets):
+    ana, ben, cara = (await amake_user(n) for n in ("ana", "ben", "cara"))
+    a, b, c = await sockets(ana), await sockets(ben), await sockets(cara)
+    await a.join("general")  # ana created the room: she owns it
+    await b.join("general")
+    await c.join("general")
+    sent = await b.say("general", "ben's words")
+    await a.drain()
+    await b.drain()
+
+    edit = await c.request("edit_message", {"id": sent["messageId"], "message": "x"})
+    assert_error(edit, "forbidden")
+    assert_error(await c.request("delete_message", {"id": sent["messageId"]}), "forbidden")
+    assert await a.drain() == []
+    assert await b.drain() == []
+    message = await stored(sent["messageId"])
+    assert message.body == "ben's words" and message.deleted_at is None
+
+
+async def test_moderator_can_edit_and_delete_others_messages(amake_user, sockets):
+    ana, ben, cara = (await amake_user(n) for n in ("ana", "ben", "cara"))
+    a, b, c = await sockets(ana), await sockets(ben), await sockets(cara)
+    await a.join("general")
+    await b.join("general")
+    await c.join("general")
+    first = await b.say("general", "one")
+    second = await b.say("general", "two")
+    await set_role("general", cara, Membership.Role.MODERATOR)
+    await b.drain()
+
+    edit = await c.request("edit_message", {"id": first["messageId"], "message": "1"})
+    assert edit["status"] == "ok"
+    assert (await b.event("message_edited"))["message"] == "1"
+    delete = await c.request("delete_message", {"id": second["messageId"]})
+    assert delete["status"] == "ok"
+    assert (await b.event("message_deleted"))["id"] == second["messageId"]
+    assert (await stored(second["messageId"])).deleted_by_id == cara.pk
+
+
+async def test_staff_can_edit_and_delete_others_messages(amake_user, sockets):
+    ana, sam = await amake_user("ana"), await amake_user("sam", is_staff=True)
+    a, s = await sockets(ana), await sockets(sam)
+    await a.join("general")
+    first = await a.say("general", "one")
+    second = await a.say("general", "two")
+    await a.drain()
+
+    edit = await s.request("edit_message", {"id": first["messageId"], "message": "1"})
+    assert edit["status"] == "ok"
+    assert (await a.event("message_edited"))["message"] == "1"
+    delete = await s.request("delete_message", {"id": second["messageId"]})
+    assert delete["status"] == "ok"
+    assert (await a.event("message_deleted"))["id"] == second["messageId"]
+
+
+async def test_edit_and_delete_of_unknown_message_is_not_found(amake_user, sockets):
+    a = await sockets(await amake_user("ana"))
+    await a.join("general")
+    edit = await a.request("edit_message", {"id": 987654, "message": "x"})
+    assert_error(edit, "not_found")
+    assert_error(await a.request("delete_message", {"id": 987654}), "not_found")
+
+
+async def test_edit_is_validated_like_a_new_message(amake_user, sockets):
+    a = await sockets(await amake_user("ana"))
+    await a.join("general")
+    sent = await a.say("general", "text")
+    await a.drain()
+    message_id = sent["messageId"]
+    reply = await a.request("edit_message", {"id": message_id, "message": "  "})
+    assert_error(reply, "invalid")
+    reply = await a.request("edit_message", {"id": message_id, "message": "z" * 4001})
+    assert_error(reply, "too_long")
+    assert (await stored(message_id)).body == "text"
+    assert await a.drain() == []
+
+
+# --- Typing ---------------------------------------------------------------------------
+
+
+async def test_typing_is_relayed_to_others_but_not_to_the_typer(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, a2, b = await sockets(ana), await sockets(ana), await sockets(ben)
+    for socket in (a, a2, b):
+        await socket.join("general")
+    for socket in (a, a2, b):
+        await socket.drain()
+
+    assert await a.request("typing", {"room": "general", "isTyping": True}) == {
+        "status": "ok"
+    }
+    await a.request("typing", {"room": "general", "isTyping": False})
+    assert await b.events("user_typing") == [
+        {"room": "general", "username": "ana", "isTyping": True},
+        {"room": "general", "username": "ana", "isTyping": False},
+    ]
+    assert await a.drain() == []
+    assert await a2.drain() == []
+
+
+async def test_typing_needs_a_joined_room_and_a_boolean(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    await b.join("general")
+    await b.drain()
+    # Ana is a member (she joined on another socket) but this socket has not joined.
+    a_other = await sockets(ana)
+    await a_other.join("general")
+    await b.drain()
+
+    reply = await a.request("typing", {"room": "general", "isTyping": True})
+    assert_error(reply, "forbidden")
+    for value in ("yes", 1, None, []):
+        reply = await a_other.request(
+            "typing", {"room": "general", "isTyping": value}
+        )
+        assert_error(reply, "invalid")
+    assert await b.drain() == []
+
+
+# --- Frames, acks and errors ----------------------------------------------------------
+
+BAD_FRAMES = [
+    pytest.param("not json at all", id="not-json"),
+    pytest.param('{"event": "ping"', id="truncated-json"),
+    pytest.param("[1, 2, 3]", id="json-array"),
+    pytest.param('"ping"', id="json-string"),
+    pytest.param("null", id="json-null"),
+    pytest.param('{"data": {}}', id="missing-event"),
+    pytest.param('{"event": 5, "data": {}}', id="event-not-a-string"),
+    pytest.param('{"event": "", "data": {}}', id="empty-event"),
+    pytest.param('{"event": "ping", "data": []}', id="data-array"),
+    pytest.param('{"event": "ping", "data": "x"}', id="data-string"),
+    pytest.param('{"event": "ping", "ack": true}', id="ack-bool"),
+    pytest.param('{"event": "ping", "ack": {"id": 1}}', id="ack-object"),
+]
+
+
+@pytest.mark.parametrize("text", BAD_FRAMES)
+async def test_bad_frame_without_ack_gets_an_error_event(amake_user, sockets, text):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    await a.join("general")
+    await b.join("general")
+    await a.drain()
+    await b.drain()
+
+    error = await error_of(a, text)
+    assert set(error) == {"code", "msg"}
+    assert error["code"] == "bad_frame" and error["msg"]
+    assert await a.drain() == []
+    await assert_alive(a)
+    assert await b.drain() == []
+    await a.say("general", "still works")
+    assert (await b.event("receive_message"))["message"] == "still works"
+
+
+async def test_binary_frame_is_a_bad_frame(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    await a.join("general")
+    await b.join("general")
+    await a.drain()
+    await b.drain()
+
+    await a.communicator.send_to(bytes_data=b'{"event": "ping", "ack": 1}')
+    error = await a.event("error")
+    assert error["code"] == "bad_frame"
+    assert await a.drain() == []
+    await assert_alive(a)
+    assert await b.drain() == []
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param({"event": "ping", "data": [], "ack": 7}, id="data-array"),
+        pytest.param({"data": {}, "ack": 7}, id="missing-event"),
+        pytest.param({"event": 3, "ack": 7}, id="event-not-a-string"),
+    ],
+)
+async def test_bad_frame_with_ack_gets_one_error_ack(amake_user, sockets, frame):
+    a = await sockets(await amake_user("ana"))
+    reply = await reply_to(a, frame, 7)
+    assert_error(reply, "bad_frame")
+    assert a.inbox == []
+    await assert_alive(a)
+
+
+async def test_unknown_event(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    error = await error_of(a, {"event": "launch_rockets", "data": {}})
+    assert error["code"] == "unknown_event" and error["msg"]
+    reply = await reply_to(a, {"event": "launch_rockets", "data": {}, "ack": "r"}, "r")
+    assert_error(reply, "unknown_event")
+    assert a.inbox == []
+    await assert_alive(a)
+    assert await b.drain() == []
+
+
+async def test_failing_frame_without_ack_gets_an_error_event(amake_user, sockets):
+    a = await sockets(await amake_user("ana"))
+    error = await error_of(
+        a, {"event": "send_message", "data": {"room": "general", "message": "x"}}
+    )
+    assert set(error) == {"code", "msg"} and error["code"] == "not_found"
+    error = await error_of(a, {"event": "join_room", "data": {}})
+    assert error["code"] == "invalid"
+    # A frame without ack that succeeds gets no reply at all.
+    await a.emit("ping")
+    assert await a.drain() == []
+
+
+INVALID_REQUESTS = [
+    ("join_room", {}),
+    ("join_room", {"room": 5}),
+    ("join_room", {"room": "general", "after": "3"}),
+    ("join_room", {"room": "general", "after": -1}),
+    ("leave_room", {}),
+    ("send_message", {"room": "general"}),
+    ("send_message", {"message": "hi"}),
+    ("send_message", {"room": "general", "message": 5}),
+    ("send_message", {"room": ["general"], "message": "hi"}),
+    ("send_message", {"room": "general", "message": "hi", "clientId": 5}),
+    ("send_message", {"room": "general", "message": "hi", "clientId": "x" * 65}),
+    ("edit_message", {"message": "hi"}),
+    ("edit_message", {"id": "1", "message": "hi"}),
+    ("edit_message", {"id": True, "message": "hi"}),
+    ("edit_message", {"id": 0, "message": "hi"}),
+    ("edit_message", {"id": 1}),
+    ("delete_message", {}),
+    ("delete_message", {"id": 1.5}),
+    ("typing", {"room": "general"}),
+    ("typing", {"isTyping": True}),
+    ("get_history", {}),
+    ("get_history", {"room": "general", "limit": 0}),
+    ("get_history", {"room": "general", "limit": 101}),
+    ("get_history", {"room": "general", "limit": "10"}),
+    ("get_history", {"room": "general", "before": "x"}),
+    ("mark_read", {"room": "general"}),
+    ("mark_read", {"room": "general", "messageId": "1"}),
+    ("private_message", {"message": "hi"}),
+    ("private_message", {"toUsername": "ben"}),
+    ("private_message", {"toUsername": "ben", "message": False}),
+]
+
+
+async def test_missing_or_mistyped_fields_are_invalid(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    await a.join("general")
+    await b.join("general")
+    await a.drain()
+    await b.drain()
+    for ack, (event, data) in enumerate(INVALID_REQUESTS, start=1000):
+        await a.send_text(json.dumps({"event": event, "data": data, "ack": ack}))
+    frames = await a.drain(quiet=0.5)
+    assert [f["ack"] for f in frames] == list(
+        range(1000, 1000 + len(INVALID_REQUESTS))
+    ), frames
+    for (event, data), frame in zip(INVALID_REQUESTS, frames, strict=True):
+        assert frame["event"] == "ack"
+        assert frame["data"]["status"] == "error", (event, data, frame)
+        assert frame["data"]["code"] == "invalid", (event, data, frame)
+    assert await b.drain() == []
+    assert await sync_to_async(Message.objects.count)() == 0
+    await assert_alive(a)
+
+
+async def test_not_found_errors(amake_user, sockets):
+    ana = await amake_user("ana")
+    a = await sockets(ana)
+    await a.join("general")
+    sent = await a.say("general", "hi")
+    await a.drain()
+    requests = [
+        ("send_message", {"room": "nowhere", "message": "hi"}),
+        ("get_history", {"room": "nowhere"}),
+        ("mark_read", {"room": "general", "messageId": sent["messageId"] + 100}),
+        ("private_message", {"toUsername": "ghost", "message": "boo"}),
+        ("edit_message", {"id": sent["messageId"] + 100, "message": "x"}),
+        ("delete_message", {"id": sent["messageId"] + 100}),
+    ]
+    for event, data in requests:
+        reply = await a.request(event, data)
+        assert reply["status"] == "error" and reply["code"] == "not_found", (
+            event,
+            reply,
+        )
+    assert await a.drain() == []
+
+
+async def test_message_rate_limit(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    await a.join("general")
+    await b.join("general")
+    await a.drain()
+    await b.drain()
+
+    burst = settings.CHAT_RATE_LIMITS["message"][1]
+    count = burst + 15
+    for i in range(count):
+        await a.send_text(
+            json.dumps(
+                {
+                    "event": "send_message",
+                    "data": {"room": "general", "message": f"m{i}"},
+                    "ack": f"s{i}",
+                }
+            )
+        )
+    frames = await a.drain(quiet=0.5)
+    acks = {f["ack"]: f["data"] for f in frames if f["event"] == "ack"}
+    assert sorted(acks) == sorted(f"s{i}" for i in range(count))
+    replies = [acks[f"s{i}"] for i in range(count)]
+    assert all(r["status"] == "delivered" for r in replies[:burst])
+    limited = [r for r in replies if r["status"] == "error"]
+    assert limited, replies
+    for reply in limited:
+        assert reply["code"] == "rate_limited"
+        assert isinstance(reply["retryAfter"], int | float)
+        assert reply["retryAfter"] > 0
+    delivered = [r for r in replies if r["status"] == "delivered"]
+    broadcast = await b.events("receive_message")
+    assert len(broadcast) == len(delivered)
+    assert await sync_to_async(Message.objects.count)() == len(delivered)
+    # Other requests are not blocked by the message limit.
+    await assert_alive(a)
+
+
+async def test_server_error(amake_user, sockets, monkeypatch):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+
+    def broken(**kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(selectors, "rooms_of_user", broken)
+    reply = await reply_to(a, {"event": "list_rooms", "data": {}, "ack": 1}, 1)
+    assert_error(reply, "server_error")
+    assert "fire" not in reply["msg"]
+    error = await error_of(a, {"event": "list_rooms", "data": {}})
+    assert error["code"] == "server_error"
+    await assert_alive(a)
+    assert await b.drain() == []
+
+
+@pytest.mark.parametrize(
+    "ack", ["abc", "", "ünïcödé id", 0, 42, -7, 3.25, 12345678901234]
+)
+async def test_ack_ids_are_echoed_exactly(amake_user, sockets, ack):
+    a = await sockets(await amake_user("ana"))
+    reply = await reply_to(a, {"event": "ping", "data": {}, "ack": ack}, ack)
+    assert reply == {"status": "ok"}
+    assert a.inbox == []
+
+
+async def test_ping_without_data(amake_user, sockets):
+    a = await sockets(await amake_user("ana"))
+    assert await reply_to(a, '{"event": "ping", "ack": "p"}', "p") == {"status": "ok"}
+    assert a.inbox == []
+
+
+async def test_each_request_gets_exactly_one_ack(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    await b.join("general")
+    frames = [
+        ({"event": "join_room", "data": {"room": "general"}}, "ok"),
+        ({"event": "send_message", "data": {"room": "general", "message": "x"}}, None),
+        ({"event": "typing", "data": {"room": "general", "isTyping": True}}, "ok"),
+        ({"event": "get_history", "data": {"room": "general"}}, "ok"),
+        ({"event": "list_rooms", "data": {}}, "ok"),
+        ({"event": "leave_room", "data": {"room": "general"}}, "ok"),
+        ({"event": "send_message", "data": {"room": "nowhere", "message": "x"}}, None),
+    ]
+    for i, (frame, status) in enumerate(frames):
+        reply = await reply_to(a, {**frame, "ack": f"one-{i}"}, f"one-{i}")
+        if status == "ok":
+            assert reply["status"] == "ok", reply
+        a.inbox = []
+    assert len(await b.events("receive_message")) == 1
+
+
+# --- Redis ----------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="only on the Redis channel layer")
+@pytest.mark.timeout(60)
+async def test_idle_socket_on_redis_keeps_receiving(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    await a.join("general")
+    await b.join("general")
+    await a.drain()
+
+    await asyncio.sleep(15)
+
+    await b.say("general", "still there?")
+    assert (await a.event("receive_message"))["message"] == "still there?"
+    await assert_alive(a)
+    await a.say("general", "yes")
+    assert (await b.event("receive_message"))["message"] == "yes"
