@@ -277,30 +277,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @handles("send_message")
     async def on_send_message(self, data: dict[str, Any]) -> Reply:
         room = protocol.str_field(data, "room", max_length=64)
-        body = protocol.text_field(data, "message")
-        client_id = protocol.str_field(data, "clientId", required=False, max_length=64)
         ratelimit.check(self.user.pk, "message")
         sent = await self.call(
-            services.message_send,
-            user=self.user,
-            room_name=room,
-            body=body,
-            client_id=client_id,
+            services.message_send, user=self.user, room_name=room, **new_message(data)
         )
         return delivered(sent)
 
     @handles("private_message")
     async def on_private_message(self, data: dict[str, Any]) -> Reply:
         to_username = protocol.str_field(data, "toUsername", max_length=150)
-        body = protocol.text_field(data, "message")
-        client_id = protocol.str_field(data, "clientId", required=False, max_length=64)
         ratelimit.check(self.user.pk, "message")
         sent = await self.call(
             services.direct_message_send,
             user=self.user,
             to_username=to_username,
-            body=body,
-            client_id=client_id,
+            **new_message(data),
         )
         return delivered(sent)
 
@@ -377,6 +368,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @handles("ping")
     async def on_ping(self, data: dict[str, Any]) -> Reply:
         return {"status": "ok"}
+
+
+def new_message(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields of send_message and private_message that make the message."""
+    return {
+        "body": protocol.text_field(data, "message"),
+        "client_id": protocol.str_field(
+            data, "clientId", required=False, max_length=64
+        ),
+    }
 
 
 def delivered(sent: services.SentMessage) -> Reply:

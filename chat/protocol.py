@@ -59,13 +59,18 @@ def parse_ack(obj: dict[str, Any]) -> AckId | None:
 # --- Fields of `data` ---------------------------------------------------------------
 
 
+def _present(data: dict[str, Any], name: str, required: bool) -> Any:
+    value = data.get(name)
+    if value is None and required:
+        raise ChatError("invalid", f"'{name}' is required")
+    return value
+
+
 def str_field(
     data: dict[str, Any], name: str, *, required: bool = True, max_length: int = 200
 ) -> str | None:
-    value = data.get(name)
+    value = _present(data, name, required)
     if value is None:
-        if required:
-            raise ChatError("invalid", f"'{name}' is required")
         return None
     if not isinstance(value, str):
         raise ChatError("invalid", f"'{name}' must be a string")
@@ -90,10 +95,8 @@ def int_field(
     minimum: int | None = None,
     maximum: int | None = None,
 ) -> int | None:
-    value = data.get(name)
+    value = _present(data, name, required)
     if value is None:
-        if required:
-            raise ChatError("invalid", f"'{name}' is required")
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise ChatError("invalid", f"'{name}' must be an integer")
