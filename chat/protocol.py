@@ -4,6 +4,7 @@ Pure functions, no I/O. docs/PROTOCOL.md is the contract this module implements.
 """
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,8 +31,9 @@ def parse_frame(text: str) -> ClientFrame:
     error can be sent as that ack's reply: see `parse_ack` and the consumer.
     """
     try:
-        obj = json.loads(text)
-    except ValueError:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        # RecursionError: valid JSON nested deeper than Python's parser goes.
         raise ChatError("bad_frame", "frame is not valid JSON") from None
     if not isinstance(obj, dict):
         raise ChatError("bad_frame", "frame must be a JSON object")
@@ -45,12 +47,19 @@ def parse_frame(text: str) -> ClientFrame:
     return ClientFrame(event=event, data=data, ack=ack)
 
 
+def _reject_constant(name: str) -> None:
+    """NaN and Infinity are Python's, not JSON's: refuse them."""
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_ack(obj: dict[str, Any]) -> AckId | None:
     if "ack" not in obj or obj["ack"] is None:
         return None
     ack = obj["ack"]
     if isinstance(ack, bool) or not isinstance(ack, (str, int, float)):
         raise ChatError("bad_frame", "'ack' must be a string or a number")
+    if isinstance(ack, float) and not math.isfinite(ack):
+        raise ChatError("bad_frame", "'ack' must be a finite number")
     if isinstance(ack, str) and len(ack) > MAX_ACK_LENGTH:
         raise ChatError("bad_frame", f"'ack' is longer than {MAX_ACK_LENGTH}")
     return ack
@@ -134,7 +143,7 @@ def error_frame(error: ChatError, ack: AckId | None) -> dict[str, Any]:
 
 
 def encode(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def now() -> str:

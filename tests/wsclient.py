@@ -73,31 +73,37 @@ class Socket:
                 return self.inbox.pop(i)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while True:
-            left = deadline - loop.time()
-            if left <= 0:
-                raise AssertionError(
-                    f"{self.username}: no such frame; inbox={self.inbox}"
-                )
-            try:
-                text = await self.communicator.receive_from(timeout=left)
-            except TimeoutError:
-                continue
-            frame = json.loads(text)
+        while (frame := await self._receive(deadline - loop.time())) is not None:
             if wanted(frame):
                 return frame
             self.inbox.append(frame)
+        raise AssertionError(f"{self.username}: no such frame; inbox={self.inbox}")
 
     async def drain(self, quiet: float = 0.3) -> list[dict[str, Any]]:
         """Everything that arrives until the socket has been quiet for `quiet` s."""
-        while True:
-            try:
-                text = await self.communicator.receive_from(timeout=quiet)
-            except TimeoutError:
-                break
-            self.inbox.append(json.loads(text))
+        while (frame := await self._receive(quiet)) is not None:
+            self.inbox.append(frame)
         frames, self.inbox = self.inbox, []
         return frames
+
+    async def _receive(self, timeout: float) -> dict[str, Any] | None:
+        """The next frame, or None after `timeout` s.
+
+        Reads the communicator's queue directly: its receive_output cancels the
+        application when it times out, which would kill the socket under test.
+        """
+        communicator = self.communicator
+        if communicator.future.done():
+            communicator.future.result()  # raise what the application raised
+        try:
+            async with asyncio.timeout(max(timeout, 0)):
+                message = await communicator.output_queue.get()
+        except TimeoutError:
+            return None
+        if message["type"] == "websocket.close":
+            self.closed = True
+            raise AssertionError(f"{self.username}: socket closed: {message}")
+        return json.loads(message["text"])
 
     async def events(self, name: str, quiet: float = 0.3) -> list[dict[str, Any]]:
         """Drain, and return the data of the `name` events (others are dropped)."""
