@@ -37,6 +37,9 @@ class PresenceStore(Protocol):
     async def members(self, scope: str) -> list[str]:
         """The users online in the scope, sorted."""
 
+    async def close(self) -> None:
+        """Close this event loop's connections."""
+
 
 class MemoryPresence:
     def __init__(self) -> None:
@@ -71,6 +74,9 @@ class MemoryPresence:
     async def members(self, scope: str) -> list[str]:
         users = self.scopes.get(scope, {})
         return sorted(u for u in list(users) if self._live(scope, u))
+
+    async def close(self) -> None:
+        pass
 
 
 class RedisPresence:
@@ -146,6 +152,11 @@ class RedisPresence:
             pipe.zrange(users_key, 0, -1)
             _, names = await pipe.execute()
         return sorted(n.decode() for n in names)
+
+    async def close(self) -> None:
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
 
 
 _DROP_IF_EMPTY = """

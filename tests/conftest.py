@@ -106,6 +106,7 @@ async def sockets() -> AsyncIterator[Callable[..., object]]:
     layer = get_channel_layer()
     if hasattr(layer, "flush"):
         await layer.flush()
+    await presence.store().close()
 
 
 @pytest.fixture
