@@ -74,6 +74,12 @@ def fresh_state() -> Iterator[None]:
     presence.reset()
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings) -> None:
+    """Test users never need a strong hash; PBKDF2 costs ~0.2 s a user."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_user(django_user_model) -> Callable[..., object]:
     def make(username: str, **extra: object) -> object:
@@ -107,6 +113,10 @@ async def sockets() -> AsyncIterator[Callable[..., object]]:
     if hasattr(layer, "flush"):
         await layer.flush()
     await presence.store().close()
+    # channels.testing makes close_old_connections a no-op while a test awaits a
+    # socket, so the consumers' worker thread keeps its connection; PostgreSQL
+    # would then refuse to drop the test database.
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture
