@@ -1,5 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from . import services
 from .models import Membership, Message, Room
 
 
@@ -34,7 +37,18 @@ class MessageAdmin(admin.ModelAdmin):
     search_fields = ("body", "author__username", "room__name")
     raw_id_fields = ("room", "author", "deleted_by")
     readonly_fields = ("seq", "changed_seq", "client_id", "created_at")
+    actions = ["soft_delete"]
 
     @admin.display(description="message")
     def short_body(self, message: Message) -> str:
         return message.body[:80]
+
+    @admin.action(description="Delete selected messages (kept for audit, removed live)")
+    def soft_delete(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        # Through the service, so every open socket sees message_deleted at once.
+        pending = queryset.filter(deleted_at__isnull=True)
+        for message_id in pending.values_list("pk", flat=True):
+            services.message_delete(user=request.user, message_id=message_id)
+        self.message_user(
+            request, f"Deleted {len(pending)} message(s).", messages.SUCCESS
+        )

@@ -996,3 +996,28 @@ async def test_idle_socket_on_redis_keeps_receiving(amake_user, sockets):
     await assert_alive(a)
     await a.say("general", "yes")
     assert (await b.event("receive_message", username="ana"))["message"] == "yes"
+
+
+async def test_staff_soft_delete_from_admin_reaches_open_sockets(amake_user, sockets):
+    ana = await amake_user("ana")
+    staff = await amake_user("mod", is_staff=True, is_superuser=True)
+    a = await sockets(ana)
+    await a.join("general")
+    sent = await a.say("general", "spam spam spam")
+
+    def delete_in_admin() -> int:
+        from django.test import Client
+
+        client = Client()
+        client.force_login(staff)
+        response = client.post(
+            "/admin/chat/message/",
+            {"action": "soft_delete", "_selected_action": [sent["messageId"]]},
+        )
+        return response.status_code
+
+    assert await sync_to_async(delete_in_admin)() == 302
+    deleted = await a.event("message_deleted", id=sent["messageId"])
+    assert deleted["room"] == "general" and deleted["seq"] == sent["seq"] + 1
+    message = await stored(sent["messageId"])
+    assert message.deleted_at is not None and message.body == "spam spam spam"
