@@ -186,24 +186,22 @@ def _room_seq_next(room: Room) -> int:
 
 
 def _emit_new_message(message: Message) -> None:
-    room = message.room
-    data = protocol.message_data(message, room.name)
+    room, author = message.room, message.author
     common = {
         "id": message.pk,
         "room": room.name,
         "seq": message.seq,
         "message": message.body,
-        "time": data["time"],
+        "time": protocol.iso(message.created_at),
         "clientId": message.client_id,
     }
     if not room.is_direct:
         events.emit_on_commit(
             [events.room_group(room.pk)],
             "receive_message",
-            {**common, "username": data["username"]},
+            {**common, "username": author.get_username()},
         )
         return
-    author = message.author
     recipient = _direct_peer(room, author)
     for user in {author.pk: author, recipient.pk: recipient}.values():
         events.emit_on_commit(
