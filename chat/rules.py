@@ -10,6 +10,8 @@ from .models import DIRECT_PREFIX
 ROOM_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 DIRECT_NAME_RE = re.compile(re.escape(DIRECT_PREFIX) + r"[0-9]{1,18}:[0-9]{1,18}")
 CLIENT_ID_MAX = 64
+# Taken by pages under /rooms/.
+RESERVED_ROOM_NAMES = frozenset({"create", "join"})
 
 
 def room_name_clean(name: str) -> str:
@@ -21,6 +23,8 @@ def room_name_clean(name: str) -> str:
             "A room name is 1 to 50 lowercase letters, digits, '-' or '_', "
             "starting with a letter or digit.",
         )
+    if cleaned in RESERVED_ROOM_NAMES:
+        raise ChatError("invalid", f"'{cleaned}' is reserved; choose another name")
     return cleaned
 
 

@@ -167,6 +167,7 @@ def rooms_of_user(*, user: User) -> list[dict[str, Any]]:
             "kind": m.room.kind,
             "topic": m.room.topic,
             "role": m.role,
+            "seq": m.room.last_seq,
             "unread": m.unread,
             "lastMessageId": m.last_message_id,
             "lastReadId": m.last_read_id,
@@ -192,9 +193,21 @@ def direct_room_between(*, user: User, other: User) -> Room | None:
     return Room.objects.filter(name=Room.direct_name(user.pk, other.pk)).first()
 
 
-def public_rooms() -> list[Room]:
-    return list(
-        Room.objects.filter(kind=Room.Kind.PUBLIC).annotate(
-            members=Count("memberships")
-        )
-    )
+def room_directory(*, user: User, query: str = "") -> list[dict[str, Any]]:
+    """Public rooms whose name or topic contains `query`, busiest first."""
+    rooms = Room.objects.filter(kind=Room.Kind.PUBLIC)
+    if query := query.strip():
+        rooms = rooms.filter(Q(name__icontains=query) | Q(topic__icontains=query))
+    rooms = rooms.annotate(
+        member_count=Count("memberships"),
+        is_member=Count("memberships", filter=Q(memberships__user=user)),
+    ).order_by("-member_count", "name")[:200]
+    return [
+        {
+            "name": room.name,
+            "topic": room.topic,
+            "members": room.member_count,
+            "is_member": bool(room.is_member),
+        }
+        for room in rooms
+    ]

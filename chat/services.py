@@ -85,6 +85,19 @@ def membership_add(
     return membership
 
 
+def room_invite(*, user: User, room_name: str, username: str) -> Membership:
+    """Add `username` to a room: its owner, a moderator or staff only."""
+    room, membership = room_for_member(user=user, name=room_name)
+    if not (membership.can_moderate or user.is_staff):
+        raise ChatError(
+            "forbidden", "only the room's owner or a moderator can add people"
+        )
+    invitee = get_user_model().objects.filter(username=username, is_active=True).first()
+    if invitee is None:
+        raise ChatError("not_found", f"no user named '{username}'")
+    return membership_add(room=room, user=invitee)
+
+
 def direct_room_get_or_create(*, user: User, other: User) -> Room:
     """The direct room of two users, created with both memberships on first use."""
     name = Room.direct_name(user.pk, other.pk)

@@ -6,7 +6,10 @@ app_name = "chat"
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path("rooms/", views.room_join, name="room_join"),
+    path("rooms/", views.directory, name="directory"),
+    path("rooms/create/", views.room_create, name="room_create"),
+    path("rooms/join/", views.room_join, name="room_join"),
     path("rooms/<str:name>/", views.room, name="room"),
+    path("rooms/<str:name>/invite/", views.room_invite, name="room_invite"),
     path("dm/<str:username>/", views.direct, name="direct"),
 ]

@@ -1,15 +1,16 @@
 """HTTP pages: parse the request, call the domain, render. No rules live here."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .errors import ChatError
-from .forms import RoomJoinForm, SignupForm
+from .forms import InviteForm, RoomCreateForm, RoomJoinForm, SignupForm
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -20,44 +21,16 @@ def signup(request: HttpRequest) -> HttpResponse:
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.get_username()}!")
-        return redirect("chat:index")
+        return redirect("chat:directory")
     return render(request, "registration/signup.html", {"form": form})
+
+
+# --- The app: one page, with a room, a conversation or nothing open -----------------
 
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "chat/index.html",
-        {
-            "my_rooms": selectors.rooms_of_user(user=request.user),
-            "public_rooms": selectors.public_rooms(),
-            "form": RoomJoinForm(),
-        },
-    )
-
-
-@login_required
-@require_POST
-def room_join(request: HttpRequest) -> HttpResponse:
-    form = RoomJoinForm(request.POST)
-    if form.is_valid():
-        try:
-            room = services.room_join(user=request.user, name=form.cleaned_data["name"])
-        except ChatError as error:
-            form.add_error("name", error.msg)
-        else:
-            return redirect("chat:room", name=room.name)
-    return render(
-        request,
-        "chat/index.html",
-        {
-            "my_rooms": selectors.rooms_of_user(user=request.user),
-            "public_rooms": selectors.public_rooms(),
-            "form": form,
-        },
-        status=400,
-    )
+    return app_page(request)
 
 
 @login_required
@@ -68,16 +41,101 @@ def room(request: HttpRequest, name: str) -> HttpResponse:
         return error_page(request, error)
     if room.is_direct:
         return error_page(request, ChatError("not_found", "no such room"))
-    return render(request, "chat/room.html", {"room": room, "peer": None})
+    return app_page(request, open_room=room.name)
 
 
 @login_required
 def direct(request: HttpRequest, username: str) -> HttpResponse:
-    peer = get_object_or_404(get_user_model(), username=username, is_active=True)
+    peer = get_user_model().objects.filter(username=username, is_active=True).first()
+    if peer is None:
+        return error_page(request, ChatError("not_found", f"no user named {username}"))
     if peer.pk == request.user.pk:
         return error_page(request, ChatError("invalid", "that is you"))
     room = selectors.direct_room_between(user=request.user, other=peer)
-    return render(request, "chat/room.html", {"room": room, "peer": peer})
+    return app_page(
+        request, open_room=room.name if room else "", peer=peer.get_username()
+    )
+
+
+def app_page(
+    request: HttpRequest, *, open_room: str = "", peer: str = ""
+) -> HttpResponse:
+    return render(
+        request,
+        "chat/app.html",
+        {
+            "rooms": selectors.rooms_of_user(user=request.user),
+            "open_room": open_room,
+            "peer": peer,
+            "max_length": settings.CHAT_MAX_MESSAGE_LENGTH,
+        },
+    )
+
+
+# --- The room directory ---------------------------------------------------------
+
+
+@login_required
+def directory(request: HttpRequest) -> HttpResponse:
+    return directory_page(request, RoomCreateForm())
+
+
+def directory_page(
+    request: HttpRequest, form: RoomCreateForm, status: int = 200
+) -> HttpResponse:
+    query = request.GET.get("q", "")[:100]
+    return render(
+        request,
+        "chat/directory.html",
+        {
+            "query": query,
+            "rooms": selectors.room_directory(user=request.user, query=query),
+            "form": form,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def room_create(request: HttpRequest) -> HttpResponse:
+    form = RoomCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            room = services.room_create(user=request.user, **form.cleaned_data)
+        except ChatError as error:
+            form.add_error("name", error.msg)
+        else:
+            return redirect("chat:room", name=room.name)
+    return directory_page(request, form, status=400)
+
+
+@login_required
+@require_POST
+def room_join(request: HttpRequest) -> HttpResponse:
+    form = RoomJoinForm(request.POST)
+    if not form.is_valid():
+        return error_page(request, ChatError("invalid", form.errors["name"][0]))
+    try:
+        room = services.room_join(user=request.user, name=form.cleaned_data["name"])
+    except ChatError as error:
+        return error_page(request, error)
+    return redirect("chat:room", name=room.name)
+
+
+@login_required
+@require_POST
+def room_invite(request: HttpRequest, name: str) -> HttpResponse:
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        username = form.cleaned_data["username"].strip()
+        try:
+            services.room_invite(user=request.user, room_name=name, username=username)
+        except ChatError as error:
+            messages.error(request, f"Could not add {username}: {error.msg}.")
+        else:
+            messages.success(request, f"Added {username} to #{name}.")
+    return redirect("chat:room", name=name)
 
 
 def error_page(request: HttpRequest, error: ChatError) -> HttpResponse:

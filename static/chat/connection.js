@@ -1,71 +1,79 @@
-// One WebSocket speaking protocol v1 (docs/PROTOCOL.md), reconnecting with
-// exponential backoff and jitter. `request` returns a promise of the ack's data.
+// One WebSocket speaking protocol v1 (docs/PROTOCOL.md). It reconnects with
+// exponential backoff and jitter, and stops for good on 4401 (not logged in).
+// `request` sends a frame with an ack id and resolves with the ack's data,
+// rejecting with the error data ({code, msg}) or an Error when the socket drops.
 
 const CLOSE_UNAUTHENTICATED = 4401;
+const BASE_DELAY_MS = 500;
+const MAX_DELAY_MS = 15000;
 
 export class Connection {
-  constructor({ url, onEvent, onOpen, onStatus, onUnauthenticated }) {
-    this.url = url;
-    this.onEvent = onEvent;
-    this.onOpen = onOpen;
-    this.onStatus = onStatus;
-    this.onUnauthenticated = onUnauthenticated;
+  constructor({ url, onEvent, onOpen, onDown, onUnauthenticated }) {
+    Object.assign(this, { url, onEvent, onOpen, onDown, onUnauthenticated });
     this.nextAck = 1;
     this.pending = new Map();
     this.attempt = 0;
     this.connect();
   }
 
+  get isOpen() {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
   connect() {
-    this.onStatus("connecting");
     const socket = new WebSocket(this.url);
     this.socket = socket;
     socket.addEventListener("open", () => {
       this.attempt = 0;
-      this.onStatus("open");
       this.onOpen();
     });
     socket.addEventListener("message", (e) => this.receive(e.data));
-    socket.addEventListener("close", (e) => {
-      for (const { reject } of this.pending.values()) reject(new Error("disconnected"));
-      this.pending.clear();
-      if (e.code === CLOSE_UNAUTHENTICATED) {
-        this.onUnauthenticated();
-        return;
-      }
-      this.onStatus("reconnecting");
-      const delay = Math.min(30000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
-      this.attempt += 1;
-      setTimeout(() => this.connect(), delay);
-    });
+    socket.addEventListener("close", (e) => this.closed(e.code));
+  }
+
+  closed(code) {
+    for (const { reject } of this.pending.values()) reject(new Error("disconnected"));
+    this.pending.clear();
+    if (code === CLOSE_UNAUTHENTICATED) {
+      this.onUnauthenticated();
+      return;
+    }
+    this.onDown();
+    // Full jitter: spread reconnects so a restarted server is not stampeded.
+    const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
+    this.attempt += 1;
+    setTimeout(() => this.connect(), ceiling / 2 + (Math.random() * ceiling) / 2);
   }
 
   receive(text) {
-    const frame = JSON.parse(text);
-    if (frame.event === "ack") {
-      const waiter = this.pending.get(frame.ack);
-      if (!waiter) return;
-      this.pending.delete(frame.ack);
-      if (frame.data.status === "error") waiter.reject(frame.data);
-      else waiter.resolve(frame.data);
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
       return;
     }
-    this.onEvent(frame.event, frame.data);
+    if (frame.event !== "ack") {
+      this.onEvent(frame.event, frame.data || {});
+      return;
+    }
+    const waiter = this.pending.get(frame.ack);
+    if (!waiter) return;
+    this.pending.delete(frame.ack);
+    if (frame.data.status === "error") waiter.reject(frame.data);
+    else waiter.resolve(frame.data);
   }
 
   emit(event, data) {
-    if (this.socket.readyState === WebSocket.OPEN) {
-      this.socket.send(JSON.stringify({ event, data }));
-    }
+    if (this.isOpen) this.socket.send(JSON.stringify({ event, data }));
   }
 
   request(event, data) {
-    const ack = this.nextAck++;
     return new Promise((resolve, reject) => {
-      if (this.socket.readyState !== WebSocket.OPEN) {
+      if (!this.isOpen) {
         reject(new Error("not connected"));
         return;
       }
+      const ack = this.nextAck++;
       this.pending.set(ack, { resolve, reject });
       this.socket.send(JSON.stringify({ event, data, ack }));
     });
