@@ -124,6 +124,7 @@ async function joinRoom(name) {
   }
   room.seq = Math.max(room.seq ?? 0, ack.seq);
   if (!fresh && ack.hasMore) return joinRoom(name); // more missed changes
+  if (isViewing(room)) markRead(room);
   if (name === current) renderAll();
   else renderSidebar();
 }
