@@ -176,7 +176,8 @@ CHAT_RATE_LIMITS = {
         env.int("CHAT_RATE_MESSAGES_BURST", default=10),
     ),
     "typing": (5.0, 10),
-    "join": (5.0, 20),
+    # The web client joins every room of the user on connect.
+    "join": (10.0, 60),
 }
 
 LOGGING = {

@@ -1,5 +1,8 @@
 """The pages: sign-up, log-in, the room list, and access to rooms."""
 
+import json
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -25,7 +28,7 @@ def test_sign_up_logs_the_new_member_in(client):
         },
         follow=True,
     )
-    assert response.redirect_chain[-1][0] == reverse("chat:index")
+    assert response.redirect_chain[-1][0] == reverse("chat:directory")
     assert response.context["user"].get_username() == "carol"
 
 
@@ -61,7 +64,15 @@ def test_wrong_password_is_refused_with_a_message(client, make_user):
     assert response.context["form"].errors
 
 
-def test_index_lists_my_rooms_with_unread_counts_and_public_rooms(client, make_user):
+def initial_rooms(page) -> dict:
+    """The rooms the app page hands its script, by name."""
+    match = re.search(
+        r'<script id="initial-rooms" type="application/json">(.*?)</script>', page
+    )
+    return {room["room"]: room for room in json.loads(match.group(1))}
+
+
+def test_app_page_carries_my_rooms_with_unread_counts(client, make_user):
     ana, ben = make_user("ana"), make_user("ben")
     services.room_create(user=ben, name="lobby", topic="come in")
     services.room_join(user=ana, name="lobby")
@@ -69,27 +80,80 @@ def test_index_lists_my_rooms_with_unread_counts_and_public_rooms(client, make_u
     services.message_send(user=ben, room_name="lobby", body="two")
     services.room_create(user=ben, name="secret-plans", kind=Room.Kind.PRIVATE)
     client.force_login(ana)
-    page = client.get("/").content.decode()
-    assert "#lobby" in page and "come in" in page
-    assert '<span class="badge">2</span>' in page
+    rooms = initial_rooms(client.get("/").content.decode())
+    assert set(rooms) == {"lobby"}
+    assert rooms["lobby"]["unread"] == 2 and rooms["lobby"]["topic"] == "come in"
+
+
+def test_directory_searches_public_rooms(client, make_user):
+    ana, ben = make_user("ana"), make_user("ben")
+    services.room_create(user=ben, name="lobby", topic="come in")
+    services.room_create(user=ben, name="gardening", topic="tomatoes")
+    services.room_join(user=ana, name="gardening")
+    services.room_create(user=ben, name="secret-plans", kind=Room.Kind.PRIVATE)
+    client.force_login(ana)
+    page = client.get("/rooms/").content.decode()
+    assert 'data-room="lobby"' in page and 'data-room="gardening"' in page
     assert "secret-plans" not in page
+    assert "2 members" in page and "1 member<" in page
+    found = client.get("/rooms/", {"q": "TOMATO"}).content.decode()
+    assert 'data-room="gardening"' in found and 'data-room="lobby"' not in found
 
 
-def test_join_form_creates_a_room_and_opens_it(client, make_user):
+def test_create_form_makes_a_room_and_opens_it(client, make_user):
     client.force_login(make_user("ana"))
-    response = client.post("/rooms/", {"name": " Book-Club "})
+    response = client.post(
+        "/rooms/create/", {"name": " Book-Club ", "kind": "public", "topic": "Dune"}
+    )
     assert response["Location"] == "/rooms/book-club/"
     room = Room.objects.get(name="book-club")
-    assert room.kind == Room.Kind.PUBLIC
+    assert room.kind == Room.Kind.PUBLIC and room.topic == "Dune"
     assert Membership.objects.get(room=room).role == Membership.Role.OWNER
 
 
-def test_join_form_rejects_a_bad_name(client, make_user):
+@pytest.mark.parametrize("name", ["no spaces!", "", "create", "x" * 51])
+def test_create_form_rejects_a_bad_name(client, make_user, name):
     client.force_login(make_user("ana"))
-    response = client.post("/rooms/", {"name": "no spaces!"})
+    response = client.post("/rooms/create/", {"name": name, "kind": "public"})
     assert response.status_code == 400
     assert "name" in response.context["form"].errors
     assert not Room.objects.exists()
+
+
+def test_create_form_rejects_a_taken_name(client, make_user):
+    services.room_create(user=make_user("ben"), name="lobby")
+    client.force_login(make_user("ana"))
+    response = client.post("/rooms/create/", {"name": "lobby", "kind": "private"})
+    assert response.status_code == 400
+    assert "already exists" in str(response.context["form"].errors["name"])
+
+
+def test_join_button_makes_me_a_member(client, make_user):
+    ana = make_user("ana")
+    services.room_create(user=make_user("ben"), name="lobby")
+    client.force_login(ana)
+    response = client.post("/rooms/join/", {"name": "lobby"})
+    assert response["Location"] == "/rooms/lobby/"
+    assert Membership.objects.filter(room__name="lobby", user=ana).exists()
+
+
+def test_joining_a_private_room_by_name_is_forbidden(client, make_user):
+    services.room_create(user=make_user("ben"), name="inner", kind=Room.Kind.PRIVATE)
+    client.force_login(make_user("ana"))
+    assert client.post("/rooms/join/", {"name": "inner"}).status_code == 403
+
+
+def test_owner_adds_people_to_a_private_room(client, make_user):
+    ben, ana, eve = make_user("ben"), make_user("ana"), make_user("eve")
+    services.room_create(user=ben, name="inner", kind=Room.Kind.PRIVATE)
+    client.force_login(ben)
+    client.post("/rooms/inner/invite/", {"username": "ana"})
+    assert Membership.objects.filter(room__name="inner", user=ana).exists()
+    # A plain member cannot add anyone, and is told so.
+    client.force_login(ana)
+    response = client.post("/rooms/inner/invite/", {"username": "eve"}, follow=True)
+    assert not Membership.objects.filter(room__name="inner", user=eve).exists()
+    assert "Could not add eve" in response.content.decode()
 
 
 def test_private_room_page_is_forbidden_to_non_members(client, make_user):
@@ -122,16 +186,16 @@ def test_user_text_is_escaped_in_pages(client, make_user):
     ana = make_user("ana")
     services.room_create(user=ana, name="xss", topic="<script>alert(1)</script>")
     client.force_login(ana)
-    for url in ("/", "/rooms/xss/"):
+    for url in ("/", "/rooms/", "/rooms/xss/"):
         page = client.get(url).content.decode()
-        assert "<script>alert(1)</script>" not in page
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        assert "<script>alert(1)</script>" not in page, url
 
 
-def test_room_page_has_no_inline_script(client, make_user):
+def test_pages_have_no_inline_script(client, make_user):
     ana = make_user("ana")
     services.room_create(user=ana, name="plain")
     client.force_login(ana)
-    page = client.get("/rooms/plain/").content.decode()
-    assert '<script type="module" src="/static/chat/room.js">' in page
-    assert "<script>" not in page
+    for url in ("/", "/rooms/", "/rooms/plain/", "/accounts/logout/"):
+        page = client.get(url).content.decode()
+        for tag in re.findall(r"<script[^>]*>", page):
+            assert "src=" in tag or 'type="application/json"' in tag, (url, tag)
