@@ -33,8 +33,8 @@ class RoomCreateForm(forms.Form):
     )
     kind = forms.ChoiceField(
         choices=[
-            (Room.Kind.PUBLIC, "Public: anyone can find and join it"),
-            (Room.Kind.PRIVATE, "Private: only people you add"),
+            (Room.Kind.PUBLIC, "Public (anyone can join)"),
+            (Room.Kind.PRIVATE, "Private (people you add)"),
         ],
         initial=Room.Kind.PUBLIC,
     )

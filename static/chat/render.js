@@ -74,6 +74,7 @@ export function updateMessageItem(li, message, me) {
   li.dataset.author = message.username;
   li.dataset.state = message.state || "delivered";
   li.classList.toggle("mine", mine);
+  if (mine) li.tabIndex = 0; // so a tap (focus) shows its actions on a phone
   li.classList.toggle("deleted", Boolean(message.deleted));
   li.classList.toggle("edited", Boolean(message.editedAt) && !message.deleted);
   li.querySelector(".author").textContent = message.username;
