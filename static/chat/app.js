@@ -51,7 +51,10 @@ function upsertRoom(info) {
     if (info[key] !== undefined) room[key] = info[key];
   }
   if (info.lastMessageId != null) room.lastMessageId = Math.max(room.lastMessageId || 0, info.lastMessageId);
-  if (info.seq != null) room.seq = Math.max(room.seq ?? 0, info.seq);
+  // The room's seq now only seeds a room we have seen nothing of (its unread count
+  // covers what came before). Where we hold messages, our own last seen seq is
+  // what a resync must start from, or changes made while we were away are skipped.
+  if (info.seq != null && room.seq == null) room.seq = info.seq;
   return room;
 }
 
