@@ -152,7 +152,10 @@ function storeMessage(room, m, live = true) {
 function receive(roomName, m) {
   const room = roomState(roomName);
   const pending = m.clientId && m.username === me ? outbox.get(m.clientId) : null;
-  if (pending) outbox.delete(m.clientId);
+  if (pending) {
+    clearTimeout(pending.timer);
+    outbox.delete(m.clientId);
+  }
   storeMessage(room, m);
   if (room.name === current) {
     const echo = nodes.get(`c${m.clientId}`);
@@ -262,11 +265,14 @@ function newClientId() {
 }
 
 async function deliver(entry) {
-  if (!conn.isOpen) return; // resent after reconnecting, with the same clientId
   setPending(entry, "sending");
-  const timer = setTimeout(() => {
+  // No ack in time (socket down, server slow): offer "Retry". It is also resent by
+  // itself after a reconnect, with the same clientId, so it is never stored twice.
+  clearTimeout(entry.timer);
+  entry.timer = setTimeout(() => {
     if (outbox.has(entry.clientId)) setPending(entry, "failed");
   }, ACK_TIMEOUT_MS);
+  if (!conn.isOpen) return;
   try {
     const ack = entry.room
       ? await conn.request("send_message", { room: entry.room, message: entry.body, clientId: entry.clientId })
@@ -286,12 +292,11 @@ async function deliver(entry) {
     if (err.code === "rate_limited") {
       setTimeout(() => deliver(entry), err.retryAfter * 1000 + 50);
     } else if (err.code) {
+      clearTimeout(entry.timer);
       setPending(entry, "failed");
       notice(err.msg);
     }
     // Otherwise the socket dropped: the entry is resent on reconnect.
-  } finally {
-    clearTimeout(timer);
   }
 }
 
