@@ -5,7 +5,7 @@
 
 const CLOSE_UNAUTHENTICATED = 4401;
 const BASE_DELAY_MS = 500;
-const MAX_DELAY_MS = 15000;
+const MAX_DELAY_MS = 5000; // a restarted server is back within seconds
 
 export class Connection {
   constructor({ url, onEvent, onOpen, onDown, onUnauthenticated }) {
@@ -13,6 +13,16 @@ export class Connection {
     this.nextAck = 1;
     this.pending = new Map();
     this.attempt = 0;
+    this.retryTimer = null;
+    // Back on the network: try now rather than wait out the backoff.
+    window.addEventListener("online", () => this.reconnectNow());
+    this.connect();
+  }
+
+  reconnectNow() {
+    if (this.retryTimer === null) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     this.connect();
   }
 
@@ -42,7 +52,10 @@ export class Connection {
     // Full jitter: spread reconnects so a restarted server is not stampeded.
     const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
     this.attempt += 1;
-    setTimeout(() => this.connect(), ceiling / 2 + (Math.random() * ceiling) / 2);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, ceiling / 2 + (Math.random() * ceiling) / 2);
   }
 
   receive(text) {
