@@ -34,7 +34,13 @@ ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# The README's screenshots are replaced only on request (UPDATE_SCREENSHOTS=1);
+# otherwise each run leaves its own beside the other test artifacts.
+SCREENSHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else ARTIFACTS / "screenshots"
+)
 PASSWORD = "e2e-Pass-4821!"
 RUN_ID = secrets.token_hex(4)
 TIMEOUT_MS = 10_000
