@@ -547,10 +547,8 @@ function renderTyping() {
 function renderMembers() {
   const room = current ? roomState(current) : null;
   const users = room ? room.users : [];
-  $("members").replaceChildren(...users.map((name) =>
-    el("li", { "data-user": name, class: "online" },
-      el("span", { class: "presence-dot", "aria-hidden": "true" }),
-      el("span", { text: name === me ? `${name} (you)` : name }))));
+  $("members").replaceChildren(...users.map((name) => el("li", { "data-user": name, class: "online" },
+    personLink(name))));
 }
 
 function navItem(cls, href, label, room, extra = {}) {
@@ -567,6 +565,14 @@ function navItem(cls, href, label, room, extra = {}) {
   return li;
 }
 
+// A person: a link that opens our direct conversation (plain text for oneself).
+function personLink(name) {
+  const dot = el("span", { class: "presence-dot", "aria-hidden": "true" });
+  if (name === me) return el("span", {}, dot, el("span", { text: `${name} (you)` }));
+  return el("a", { href: `/dm/${encodeURIComponent(name)}/`, "data-nav": "", title: `Message ${name}` },
+    dot, el("span", { text: name }));
+}
+
 function renderSidebar() {
   const sorted = [...rooms.values()].sort((a, b) => a.name.localeCompare(b.name));
   $("room-list").replaceChildren(...sorted.filter((r) => r.kind !== "direct").map((r) =>
@@ -581,11 +587,7 @@ function renderSidebar() {
   }
   $("dm-list").replaceChildren(...dmItems);
   $("people").replaceChildren(...[...online].sort().map((name) =>
-    el("li", { class: "person online", "data-user": name },
-      name === me
-        ? el("span", {}, el("span", { class: "presence-dot", "aria-hidden": "true" }), el("span", { text: `${name} (you)` }))
-        : el("a", { href: `/dm/${encodeURIComponent(name)}/`, "data-nav": "" },
-          el("span", { class: "presence-dot", "aria-hidden": "true" }), el("span", { text: name })))));
+    el("li", { class: "person online", "data-user": name }, personLink(name))));
   const total = [...rooms.values()].reduce((sum, r) => sum + r.unread, 0);
   const where = $("room-title").textContent;
   document.title = `${total ? `(${total}) ` : ""}${where ? `${where} · ` : ""}Chat`;
