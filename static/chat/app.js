@@ -38,7 +38,7 @@ function roomState(name) {
     rooms.set(name, {
       name, kind: "public", topic: "", role: "member", with: null,
       unread: 0, lastReadId: null, lastMessageId: null, seq: null,
-      joined: false, loaded: false, hasMore: false, loadingOlder: false,
+      joined: false, loaded: false, hasMore: false, loadingHistory: false,
       messages: new Map(), users: [], typers: new Map(),
     });
   }
@@ -437,7 +437,7 @@ function renderMessages() {
   } else {
     messagesEl.scrollTop = messagesEl.scrollHeight;
   }
-  if (room && !room.loaded && room.joined) loadLatest(room);
+  if (room && !room.loaded && room.joined) loadHistory(room);
   else if (room) fillScreen(room);
 }
 
@@ -498,36 +498,27 @@ function nearBottom() {
   return messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 60;
 }
 
-async function loadLatest(room) {
-  if (room.loading) return;
-  room.loading = true;
+// A page of history: the newest one, or the one older than message id `before`.
+async function loadHistory(room, before = null) {
+  if (room.loadingHistory) return;
+  room.loadingHistory = true;
   try {
-    const page = await conn.request("get_history", { room: room.name, limit: PAGE_SIZE });
+    const data = { room: room.name, limit: PAGE_SIZE };
+    if (before !== null) data.before = before;
+    const page = await conn.request("get_history", data);
     for (const m of page.messages) storeMessage(room, m, false);
-    room.loaded = true;
+    if (before === null) room.loaded = true;
     room.hasMore = page.hasMore;
     if (room.name === current) renderMessages();
   } catch (err) {
     if (err.code) notice(err.msg);
   } finally {
-    room.loading = false;
+    room.loadingHistory = false;
   }
 }
 
-async function loadOlder(room) {
-  if (room.loadingOlder || !room.hasMore || !room.loaded) return;
-  room.loadingOlder = true;
-  try {
-    const oldest = Math.min(...room.messages.keys());
-    const page = await conn.request("get_history", { room: room.name, before: oldest, limit: PAGE_SIZE });
-    for (const m of page.messages) room.messages.set(m.id, { ...m, state: "delivered" });
-    room.hasMore = page.hasMore;
-    if (room.name === current) renderMessages();
-  } catch (err) {
-    if (err.code) notice(err.msg);
-  } finally {
-    room.loadingOlder = false;
-  }
+function loadOlder(room) {
+  if (room.hasMore && room.loaded) loadHistory(room, Math.min(...room.messages.keys()));
 }
 
 // Load older pages until the list can scroll (so scrolling up can load more).
