@@ -15,14 +15,25 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from . import events, presence, protocol, ratelimit, selectors, services
+from . import (
+    events,
+    moderation,
+    presence,
+    protocol,
+    ratelimit,
+    selectors,
+    services,
+)
 from .errors import ChatError
 from .rules import room_ref_clean
 
 logger = logging.getLogger(__name__)
 
-# Closed right after the handshake: the client must log in (not a network fault).
-CLOSE_UNAUTHENTICATED = 4401
+# Close codes (docs/PROTOCOL.md). 4401: log in (again); not a network fault.
+CLOSE_UNAUTHENTICATED = moderation.CLOSE_SESSION_ENDED
+CLOSE_FORBIDDEN = moderation.CLOSE_FORBIDDEN  # banned from the site
+CLOSE_TOO_MANY_SOCKETS = 4429
+CLOSE_TOO_BIG = 1009  # RFC 6455: a message too big to process
 
 Reply = dict[str, Any]
 Handler = Callable[["ChatConsumer", dict[str, Any]], Awaitable[Reply]]
@@ -58,25 +69,35 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        if await database_sync_to_async(selectors.user_is_site_banned)(user):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
         self.user = user
         self.username = user.get_username()
         self.rooms: dict[str, JoinedRoom] = {}
         # Per joined room, the seq its join reply covered: broadcasts at or below it
         # are already in the client's hands and are not sent again.
         self.floors: dict[str, int] = {}
-        await self.channel_layer.group_add(
-            events.user_group(user.pk), self.channel_name
-        )
-        await self.channel_layer.group_add(events.PRESENCE_GROUP, self.channel_name)
-        first = await presence.store().enter(
+        # Besides presence, the groups that can order this socket closed: its
+        # user's (bans, a deactivated account, a new password) and its login
+        # session's (logging out).
+        self.groups_joined = [events.user_group(user.pk), events.PRESENCE_GROUP]
+        if session_key := self.scope["session"].session_key:
+            self.groups_joined.append(events.session_group(session_key))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        sockets = await presence.store().enter(
             presence.SITE, self.username, self.channel_name
         )
+        self.heartbeat_task = asyncio.create_task(self.heartbeat())
+        if sockets > settings.CHAT_MAX_SOCKETS_PER_USER:
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return
         online = {"online": await presence.store().members(presence.SITE)}
-        if first:
+        if sockets == 1:
             await events.broadcast([events.PRESENCE_GROUP], "presence_update", online)
         else:
             await self.send_frame(protocol.event_frame("presence_update", online))
-        self.heartbeat_task = asyncio.create_task(self.heartbeat())
 
     async def disconnect(self, code: int) -> None:
         if self.user is None:
@@ -87,10 +108,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.guarded(self.go_offline())
 
     async def go_offline(self) -> None:
-        await self.channel_layer.group_discard(
-            events.user_group(self.user.pk), self.channel_name
-        )
-        await self.channel_layer.group_discard(events.PRESENCE_GROUP, self.channel_name)
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
         if await presence.store().leave(
             presence.SITE, self.username, self.channel_name
         ):
@@ -128,6 +147,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.user is None:
             return
         ack = None
+        if text_data is not None and too_big(text_data):
+            await self.close(code=CLOSE_TOO_BIG)
+            return
         try:
             if text_data is None:
                 raise ChatError(
@@ -173,13 +195,26 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         await self.send(text_data=event["text"])
 
+    async def chat_control(self, event: dict[str, Any]) -> None:
+        """An order from moderation (chat.moderation) to this user's sockets."""
+        if event["action"] == "close":
+            await self.close(code=event["code"])
+        elif event["action"] == "kick":
+            if (joined := self.rooms.get(event["room"])) is not None:
+                await self.exit_room(joined)
+            frame = {"room": event["room"], "reason": event["reason"]}
+            await self.send_frame(protocol.event_frame("kicked", frame))
+
     # --- Rooms ------------------------------------------------------------------------
 
     @handles("join_room")
     async def on_join_room(self, data: dict[str, Any]) -> Reply:
         name = protocol.str_field(data, "room", max_length=64)
         after = protocol.int_field(data, "after", required=False, minimum=0)
-        ratelimit.check(self.user.pk, "join")
+        if len(self.rooms) >= settings.CHAT_MAX_ROOMS_PER_SOCKET:
+            limit = settings.CHAT_MAX_ROOMS_PER_SOCKET
+            raise ChatError("invalid", f"a socket can be in at most {limit} rooms")
+        await ratelimit.check(self.user.pk, "join")
         room = await self.call(services.room_join, user=self.user, name=name)
         joined = JoinedRoom(
             room.pk, room.name, room.is_direct, events.room_audience(room)
@@ -228,9 +263,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(
             events.room_group(joined.id), self.channel_name
         )
-        return await presence.store().enter(
+        sockets = await presence.store().enter(
             presence.room_scope(joined.id), self.username, self.channel_name
         )
+        return sockets == 1
 
     async def exit_room(self, joined: JoinedRoom) -> None:
         del self.rooms[joined.name]
@@ -277,7 +313,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @handles("send_message")
     async def on_send_message(self, data: dict[str, Any]) -> Reply:
         room = protocol.str_field(data, "room", max_length=64)
-        ratelimit.check(self.user.pk, "message")
+        await ratelimit.check(self.user.pk, "message")
         sent = await self.call(
             services.message_send, user=self.user, room_name=room, **new_message(data)
         )
@@ -286,7 +322,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @handles("private_message")
     async def on_private_message(self, data: dict[str, Any]) -> Reply:
         to_username = protocol.str_field(data, "toUsername", max_length=150)
-        ratelimit.check(self.user.pk, "message")
+        await ratelimit.check(self.user.pk, "message")
         sent = await self.call(
             services.direct_message_send,
             user=self.user,
@@ -299,7 +335,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_edit_message(self, data: dict[str, Any]) -> Reply:
         message_id = protocol.int_field(data, "id", minimum=1)
         body = protocol.text_field(data, "message")
-        ratelimit.check(self.user.pk, "message")
+        await ratelimit.check(self.user.pk, "message")
         message = await self.call(
             services.message_edit, user=self.user, message_id=message_id, body=body
         )
@@ -317,7 +353,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_typing(self, data: dict[str, Any]) -> Reply:
         joined = self.joined_room(data)
         is_typing = protocol.bool_field(data, "isTyping")
-        ratelimit.check(self.user.pk, "typing")
+        await ratelimit.check(self.user.pk, "typing")
         await events.broadcast(
             joined.audience,
             "user_typing",
@@ -365,9 +401,45 @@ class ChatConsumer(AsyncWebsocketConsumer):
         rooms = await self.call(selectors.rooms_of_user, user=self.user)
         return {"status": "ok", "rooms": rooms}
 
+    # --- Moderation ----------------------------------------------------------------
+
+    @handles("kick_user")
+    async def on_kick_user(self, data: dict[str, Any]) -> Reply:
+        await self.call(moderation.room_kick, actor=self.user, **moderated(data))
+        return {"status": "ok"}
+
+    @handles("mute_user")
+    async def on_mute_user(self, data: dict[str, Any]) -> Reply:
+        minutes = protocol.int_field(
+            data, "minutes", minimum=1, maximum=moderation.MUTE_MAX_MINUTES
+        )
+        mute = await self.call(
+            moderation.room_mute_for,
+            actor=self.user,
+            minutes=minutes,
+            **moderated(data),
+        )
+        return {"status": "ok", "until": protocol.iso(mute.expires_at)}
+
     @handles("ping")
     async def on_ping(self, data: dict[str, Any]) -> Reply:
         return {"status": "ok"}
+
+
+def too_big(text: str) -> bool:
+    limit = settings.CHAT_MAX_FRAME_BYTES
+    # A character is 1 to 4 bytes in UTF-8: encode only when it could matter.
+    return len(text) * 4 > limit and len(text.encode()) > limit
+
+
+def moderated(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields of kick_user and mute_user that say who, where and why."""
+    reason = protocol.str_field(data, "reason", required=False, max_length=250)
+    return {
+        "room_name": protocol.str_field(data, "room", max_length=64),
+        "username": protocol.str_field(data, "username", max_length=150),
+        "reason": reason or "",
+    }
 
 
 def new_message(data: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ on the event loop (the consumer) runs a service under `collecting` and awaits
 synchronously at commit.
 """
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ from django.db import transaction
 from . import protocol
 
 PRESENCE_GROUP = "presence"
-# The channel-layer message type; the consumer's handler is `chat_event`.
+# The channel-layer message types; the consumer's handlers are `chat_event` and
+# `chat_control`.
 EVENT_TYPE = "chat.event"
+CONTROL_TYPE = "chat.control"
 
 
 def room_group(room_id: int) -> str:
@@ -54,6 +57,24 @@ class Broadcast:
         }
 
 
+@dataclass(frozen=True)
+class Control:
+    """An order to sockets rather than a frame for clients: the consumer acts on it
+    (leave a room, close)."""
+
+    group: str
+    action: str
+    data: dict[str, Any]
+
+    def layer_message(self) -> dict[str, Any]:
+        return {"type": CONTROL_TYPE, "action": self.action, **self.data}
+
+
+def session_group(session_key: str) -> str:
+    """The sockets opened with one login session (the key itself stays secret)."""
+    return f"session.{hashlib.sha256(session_key.encode()).hexdigest()[:40]}"
+
+
 _outbox = threading.local()
 
 
@@ -70,7 +91,14 @@ def emit_on_commit(
         transaction.on_commit(lambda b=broadcast: _dispatch(b))
 
 
-def _dispatch(broadcast: Broadcast) -> None:
+def control_on_commit(groups: Iterable[str], action: str, **data: Any) -> None:
+    """Order the sockets in `groups` to `action` once the transaction commits."""
+    for group in groups:
+        control = Control(group, action, data)
+        transaction.on_commit(lambda c=control: _dispatch(c))
+
+
+def _dispatch(broadcast: Broadcast | Control) -> None:
     collected = getattr(_outbox, "items", None)
     if collected is not None:
         collected.append(broadcast)
@@ -82,11 +110,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def collecting(fn: Callable[P, R]) -> Callable[P, tuple[R, list[Broadcast]]]:
+def collecting(
+    fn: Callable[P, R],
+) -> Callable[P, tuple[R, list[Broadcast | Control]]]:
     """Run `fn` and return its result with the broadcasts it committed, unsent."""
 
     @wraps(fn)
-    def run(*args: P.args, **kwargs: P.kwargs) -> tuple[R, list[Broadcast]]:
+    def run(*args: P.args, **kwargs: P.kwargs) -> tuple[R, list[Broadcast | Control]]:
         _outbox.items = []
         try:
             result = fn(*args, **kwargs)
@@ -97,7 +127,7 @@ def collecting(fn: Callable[P, R]) -> Callable[P, tuple[R, list[Broadcast]]]:
     return run
 
 
-async def send(broadcasts: Iterable[Broadcast]) -> None:
+async def send(broadcasts: Iterable[Broadcast | Control]) -> None:
     layer = get_channel_layer()
     for broadcast in broadcasts:
         await layer.group_send(broadcast.group, broadcast.layer_message())

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 DIRECT_PREFIX = "dm:"
 
@@ -128,3 +129,121 @@ class Message(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class ActiveQuerySet(models.QuerySet):
+    def active(self) -> "ActiveQuerySet":
+        """Those with no expiry, or one still ahead."""
+        now = timezone.now()
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+class RoomBan(models.Model):
+    """Keeps a user out of a room (no reading, posting or joining) until it expires."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="bans")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_bans"
+    )
+    reason = models.CharField(max_length=250, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ActiveQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="room_ban_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} banned from {self.room}"
+
+
+class Mute(models.Model):
+    """Lets a user read a room but not post in it until `expires_at`."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="mutes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mutes"
+    )
+    reason = models.CharField(max_length=250, blank=True)
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ActiveQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="mute_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} muted in {self.room}"
+
+
+class SiteBan(models.Model):
+    """Keeps a user off the whole site's chat until it expires."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="site_ban"
+    )
+    reason = models.CharField(max_length=250, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ActiveQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.user} banned from the site"
+
+
+class ModerationAction(models.Model):
+    """The audit log: every moderation action, from admin or from the chat."""
+
+    class Kind(models.TextChoices):
+        DELETE_MESSAGE = "delete_message", "Deleted a message"
+        KICK = "kick", "Kicked from a room"
+        BAN = "ban", "Banned from a room"
+        UNBAN = "unban", "Unbanned from a room"
+        MUTE = "mute", "Muted in a room"
+        UNMUTE = "unmute", "Unmuted in a room"
+        SITE_BAN = "site_ban", "Banned from the site"
+        SITE_UNBAN = "site_unban", "Unbanned from the site"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="moderation_actions",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL)
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="moderated",
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=250, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.actor}: {self.get_kind_display()} ({self.target})"

@@ -25,8 +25,8 @@ def room_scope(room_id: int) -> str:
 
 
 class PresenceStore(Protocol):
-    async def enter(self, scope: str, username: str, channel: str) -> bool:
-        """Add a socket; True when it is the user's first in the scope."""
+    async def enter(self, scope: str, username: str, channel: str) -> int:
+        """Add a socket; the user's number of sockets in the scope (1: the first)."""
 
     async def leave(self, scope: str, username: str, channel: str) -> bool:
         """Remove a socket; True when it was the user's last in the scope."""
@@ -53,10 +53,10 @@ class MemoryPresence:
             del sockets[channel]
         return sockets
 
-    async def enter(self, scope: str, username: str, channel: str) -> bool:
+    async def enter(self, scope: str, username: str, channel: str) -> int:
         sockets = self._live(scope, username)
         sockets[channel] = time.time() + settings.CHAT_PRESENCE_TTL
-        return len(sockets) == 1
+        return len(sockets)
 
     async def leave(self, scope: str, username: str, channel: str) -> bool:
         sockets = self._live(scope, username)
@@ -105,7 +105,7 @@ class RedisPresence:
     def _keys(self, scope: str, username: str) -> tuple[str, str]:
         return f"{self.prefix}:{scope}", f"{self.prefix}:{scope}:{username}"
 
-    async def enter(self, scope: str, username: str, channel: str) -> bool:
+    async def enter(self, scope: str, username: str, channel: str) -> int:
         users_key, sockets_key = self._keys(scope, username)
         now = time.time()
         expiry = now + settings.CHAT_PRESENCE_TTL
@@ -117,7 +117,7 @@ class RedisPresence:
             pipe.zadd(users_key, {username: expiry}, gt=True)
             pipe.zadd(users_key, {username: expiry}, nx=True)
             result = await pipe.execute()
-        return result[2] == 1
+        return result[2]
 
     async def leave(self, scope: str, username: str, channel: str) -> bool:
         users_key, sockets_key = self._keys(scope, username)

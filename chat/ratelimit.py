@@ -1,14 +1,58 @@
 """Token buckets per user and kind of event (CHAT_RATE_LIMITS).
 
-Kept in this process's memory: a user's sockets on one worker share a bucket.
+A kind maps to (rate, burst): a bucket holds at most `burst` tokens, refills at
+`rate` tokens a second, and each event takes one. With REDIS_URL the buckets live in
+Redis, so all of a user's sockets on every worker share them; without it, in this
+process's memory, which is all the embedded default runs.
+
+If Redis cannot be reached, events are allowed (and a warning logged): a rate limit
+that refused every message while Redis is away would be an outage of its own.
 """
 
+import asyncio
+import logging
 import time
+import weakref
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.conf import settings
 
 from .errors import ChatError
+
+logger = logging.getLogger(__name__)
+
+
+async def check(user_id: int, kind: str) -> None:
+    """Take one token for `kind`, or raise ChatError("rate_limited") with a hint."""
+    rate, burst = settings.CHAT_RATE_LIMITS[kind]
+    wait = await _store().take(f"{kind}:{user_id}", rate, burst)
+    if wait > 0:
+        retry_after = round(wait, 3)
+        raise ChatError(
+            "rate_limited",
+            f"too many {kind} events; try again in {retry_after} s",
+            retryAfter=retry_after,
+        )
+
+
+def reset() -> None:
+    """Empty the memory buckets and forget the chosen store (tests change settings)."""
+    global _chosen
+    _memory.buckets.clear()
+    _chosen = None
+
+
+async def close() -> None:
+    """Close this event loop's Redis connection, if the store has one."""
+    if isinstance(_chosen, RedisBuckets):
+        await _chosen.close()
+
+
+class BucketStore(Protocol):
+    async def take(self, key: str, rate: float, burst: int) -> float:
+        """Take a token from bucket `key`: 0 if taken, else the seconds until one is
+        there (and nothing is taken)."""
 
 
 @dataclass
@@ -17,25 +61,105 @@ class Bucket:
     updated: float
 
 
-_buckets: dict[tuple[int, str], Bucket] = {}
+class MemoryBuckets:
+    def __init__(self) -> None:
+        self.buckets: dict[str, Bucket] = {}
+
+    async def take(self, key: str, rate: float, burst: int) -> float:
+        now = _clock()
+        bucket = self.buckets.setdefault(key, Bucket(tokens=burst, updated=now))
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated) * rate)
+        bucket.updated = now
+        if bucket.tokens < 1:
+            return (1 - bucket.tokens) / rate
+        bucket.tokens -= 1
+        return 0.0
 
 
-def check(user_id: int, kind: str) -> None:
-    """Take one token for `kind`, or raise ChatError("rate_limited") with a hint."""
-    rate, burst = settings.CHAT_RATE_LIMITS[kind]
-    now = time.monotonic()
-    bucket = _buckets.setdefault((user_id, kind), Bucket(tokens=burst, updated=now))
-    bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated) * rate)
-    bucket.updated = now
-    if bucket.tokens < 1:
-        retry_after = round((1 - bucket.tokens) / rate, 3)
-        raise ChatError(
-            "rate_limited",
-            f"too many {kind} events; try again in {retry_after} s",
-            retryAfter=retry_after,
-        )
-    bucket.tokens -= 1
+def _clock() -> float:
+    """The memory store's clock (tests patch it)."""
+    return time.monotonic()
 
 
-def reset() -> None:
-    _buckets.clear()
+# One atomic step: refill by the time since the last call, take a token if there is
+# one, and keep the hash only as long as it takes to fill up again (a full bucket
+# and a missing one are the same). Redis' own clock, so workers' clocks don't matter.
+_TAKE = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens = tonumber(state[1]) or burst
+local updated = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
+local wait = 0
+if tokens < 1 then
+  wait = (1 - tokens) / rate
+else
+  tokens = tokens - 1
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens),
+  'updated', string.format('%.6f', now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return string.format('%.6f', wait)
+"""
+
+
+class RedisBuckets:
+    """Key `{CHAT_REDIS_PREFIX}:rate:{kind}:{user id}`: a hash of tokens and the time
+    they were counted, changed only by the _TAKE script."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        # redis.asyncio clients are bound to the event loop that opened them.
+        self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._warned_at = float("-inf")
+
+    def _script(self):
+        import redis.asyncio
+
+        loop = asyncio.get_running_loop()
+        script = self._clients.get(loop)
+        if script is None:
+            client = redis.asyncio.Redis.from_url(
+                self.url, socket_timeout=1, socket_connect_timeout=1
+            )
+            script = self._clients[loop] = client.register_script(_TAKE)
+        return script
+
+    async def take(self, key: str, rate: float, burst: int) -> float:
+        from redis.exceptions import RedisError
+
+        # The prefix is read per call: tests give each test a prefix of its own.
+        full_key = f"{settings.CHAT_REDIS_PREFIX}:rate:{key}"
+        try:
+            wait = await self._script()(keys=[full_key], args=[rate, burst])
+        except (RedisError, OSError) as error:
+            self._warn(error)
+            return 0.0
+        return float(wait)
+
+    def _warn(self, error: Exception) -> None:
+        """Log that limits are off, at most once a minute (not once per event)."""
+        now = time.monotonic()
+        if now - self._warned_at >= 60:
+            self._warned_at = now
+            logger.warning("rate limits not enforced: Redis unreachable: %r", error)
+
+    async def close(self) -> None:
+        script = self._clients.pop(asyncio.get_running_loop(), None)
+        if script is not None:
+            await script.registered_client.aclose()
+
+
+_memory = MemoryBuckets()
+_chosen: BucketStore | None = None
+
+
+def _store() -> BucketStore:
+    """The process's bucket store, chosen by settings on first use."""
+    global _chosen
+    if _chosen is None:
+        _chosen = RedisBuckets(settings.REDIS_URL) if settings.REDIS_URL else _memory
+    return _chosen

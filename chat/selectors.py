@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 
 from . import protocol
 from .errors import ChatError
-from .models import Membership, Message, Room
+from .models import Membership, Message, Mute, Room, RoomBan, SiteBan
 from .rules import room_ref_clean
 
 User = AbstractBaseUser
@@ -23,6 +23,7 @@ User = AbstractBaseUser
 def room_for_member(*, user: User, name: str) -> tuple[Room, Membership]:
     """The room `name` and the user's membership in it, or not_found / forbidden."""
     room = _room_named(name)
+    refuse_if_banned(room, user)
     membership = Membership.objects.filter(room=room, user=user).first()
     if membership is None:
         if room.kind == Room.Kind.PUBLIC:
@@ -34,10 +35,27 @@ def room_for_member(*, user: User, name: str) -> tuple[Room, Membership]:
 def room_for_reading(*, user: User, name: str) -> Room:
     """A public room, or a private or direct one the user is a member of."""
     room = _room_named(name)
+    refuse_if_banned(room, user)
     is_member = Membership.objects.filter(room=room, user=user).exists
     if room.kind != Room.Kind.PUBLIC and not is_member():
         raise ChatError("forbidden", "you are not a member of this room")
     return room
+
+
+def refuse_if_banned(room: Room, user: User) -> None:
+    if RoomBan.objects.active().filter(room=room, user=user).exists():
+        raise ChatError("forbidden", "you are banned from this room")
+
+
+def refuse_if_muted(room: Room, user: User) -> None:
+    mute = Mute.objects.active().filter(room=room, user=user).first()
+    if mute is not None:
+        until = protocol.iso(mute.expires_at)
+        raise ChatError("forbidden", f"you are muted in this room until {until}")
+
+
+def user_is_site_banned(user: User) -> bool:
+    return SiteBan.objects.active().filter(user=user).exists()
 
 
 def _room_named(name: str) -> Room:

@@ -13,14 +13,19 @@ from django.utils import timezone
 
 from . import events, protocol
 from .errors import ChatError
-from .models import DIRECT_PREFIX, Membership, Message, Room
+from .models import DIRECT_PREFIX, Membership, Message, ModerationAction, Room
 from .rules import (
     client_id_clean,
     message_body_clean,
     room_name_clean,
     room_ref_clean,
 )
-from .selectors import room_for_member, unread_count
+from .selectors import (
+    refuse_if_banned,
+    refuse_if_muted,
+    room_for_member,
+    unread_count,
+)
 
 TOPIC_MAX = 250
 
@@ -64,6 +69,7 @@ def room_join(*, user: User, name: str) -> Room:
         except ChatError:
             # Created by someone else a moment ago: join it like any other.
             room = Room.objects.get(name=ref)
+    refuse_if_banned(room, user)
     if Membership.objects.filter(room=room, user=user).exists():
         return room
     if room.kind != Room.Kind.PUBLIC:
@@ -133,6 +139,7 @@ def message_send(
         if (earlier := _message_by_client_id(user, client_id)) is not None:
             return SentMessage(earlier, created=False)
         room, _ = room_for_member(user=user, name=room_name)
+        refuse_if_muted(room, user)
         return _message_store(room=room, author=user, body=body, client_id=client_id)
 
 
@@ -239,6 +246,7 @@ def message_edit(*, user: User, message_id: int, body: str) -> Message:
     body = message_body_clean(body)
     with transaction.atomic():
         message = _message_for_change(user, message_id)
+        refuse_if_muted(message.room, user)
         message.body = body
         message.edited_at = timezone.now()
         message.changed_seq = _room_seq_next(message.room)
@@ -267,6 +275,14 @@ def message_delete(*, user: User, message_id: int) -> Message:
         message.deleted_by = user
         message.changed_seq = _room_seq_next(message.room)
         message.save(update_fields=["deleted_at", "deleted_by", "changed_seq"])
+        if message.author_id != user.pk:
+            ModerationAction.objects.create(
+                actor=user,
+                kind=ModerationAction.Kind.DELETE_MESSAGE,
+                room=message.room,
+                target=message.author,
+                message=message,
+            )
         events.emit_on_commit(
             events.room_audience(message.room),
             "message_deleted",

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -160,16 +161,41 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# --- Content-Security-Policy (django-csp) ---------------------------------------------
+# Our own files only, and no inline script or style anywhere (templates and admin
+# have none; JavaScript may still set element.style). A JSON data block from
+# json_script is not script and needs no exception. connect-src 'self' covers the
+# page's own ws:/wss: origin in CSP Level 3 browsers.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
 # --- Chat -----------------------------------------------------------------------------
 CHAT_MAX_MESSAGE_LENGTH = env.int("CHAT_MAX_MESSAGE_LENGTH", default=4000)
 CHAT_HISTORY_PAGE = 50  # join_room history, and get_history's default limit
 CHAT_HISTORY_MAX_PAGE = 100  # get_history's largest limit
+# A text frame larger than this closes the socket with 1009.
+CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=64 * 1024)
+# More sockets than this for one user (across workers) closes the newest with 4429.
+CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=20)
+CHAT_MAX_ROOMS_PER_SOCKET = env.int("CHAT_MAX_ROOMS_PER_SOCKET", default=200)
 CHAT_RESYNC_MAX = 200  # join_room {after} returns at most this many changes
 # A socket refreshes its presence every HEARTBEAT seconds; an entry not refreshed for
 # TTL seconds (its worker died) no longer counts as online.
 CHAT_PRESENCE_HEARTBEAT = env.float("CHAT_PRESENCE_HEARTBEAT", default=20.0)
 CHAT_PRESENCE_TTL = env.float("CHAT_PRESENCE_TTL", default=60.0)
-# Token buckets per user and kind of event: (events per second, burst).
+# Token buckets per user and kind of event: (events per second, burst). With REDIS_URL
+# they are shared by every worker (chat/ratelimit.py).
 CHAT_RATE_LIMITS = {
     "message": (
         env.float("CHAT_RATE_MESSAGES_PER_SECOND", default=5.0),

@@ -1,0 +1,196 @@
+"""Moderation: kicks, bans, mutes and site bans, from admin or from the chat.
+
+Like chat.services, each function checks who may act, writes in a transaction and
+then reaches the live sockets (on every worker, through the target's user group).
+Every action is recorded as a ModerationAction.
+"""
+
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from . import events, protocol
+from .errors import ChatError
+from .models import Membership, ModerationAction, Mute, Room, RoomBan, SiteBan
+from .rules import room_ref_clean
+
+User = AbstractBaseUser
+REASON_MAX = 250
+MUTE_MAX_MINUTES = 7 * 24 * 60
+# Close codes of a socket whose user may no longer chat (docs/PROTOCOL.md).
+CLOSE_FORBIDDEN = 4403
+CLOSE_SESSION_ENDED = 4401
+
+Kind = ModerationAction.Kind
+
+
+@transaction.atomic
+def room_kick(*, actor: User, room_name: str, username: str, reason: str = "") -> None:
+    """Take the user out of the room now; they may come back to a public room."""
+    room, target = _moderated(actor, room_name, username, reason)
+    Membership.objects.filter(room=room, user=target).delete()
+    _kick_sockets(room, target, reason)
+    _record(actor, Kind.KICK, room=room, target=target, reason=reason)
+
+
+@transaction.atomic
+def room_ban(
+    *,
+    actor: User,
+    room_name: str,
+    username: str,
+    reason: str = "",
+    expires_at: datetime | None = None,
+) -> RoomBan:
+    """Keep the user out of the room (until `expires_at`, if given)."""
+    room, target = _moderated(actor, room_name, username, reason)
+    ban, _ = RoomBan.objects.update_or_create(
+        room=room,
+        user=target,
+        defaults={"reason": reason, "expires_at": expires_at, "created_by": actor},
+    )
+    _kick_sockets(room, target, reason or "banned from this room")
+    _record(
+        actor, Kind.BAN, room=room, target=target, reason=reason, expires_at=expires_at
+    )
+    return ban
+
+
+@transaction.atomic
+def room_unban(*, actor: User, room_name: str, username: str) -> None:
+    room, target = _moderated(actor, room_name, username, "")
+    RoomBan.objects.filter(room=room, user=target).delete()
+    _record(actor, Kind.UNBAN, room=room, target=target)
+
+
+@transaction.atomic
+def room_mute(
+    *, actor: User, room_name: str, username: str, until: datetime, reason: str = ""
+) -> Mute:
+    """Let the user read the room but not post until `until`."""
+    room, target = _moderated(actor, room_name, username, reason)
+    if until <= timezone.now():
+        raise ChatError("invalid", "a mute must end in the future")
+    mute, _ = Mute.objects.update_or_create(
+        room=room,
+        user=target,
+        defaults={"reason": reason, "expires_at": until, "created_by": actor},
+    )
+    events.emit_on_commit(
+        [events.user_group(target.pk)],
+        "muted",
+        {"room": room.name, "until": protocol.iso(until), "reason": reason},
+    )
+    _record(actor, Kind.MUTE, room=room, target=target, reason=reason, expires_at=until)
+    return mute
+
+
+def room_mute_for(
+    *, actor: User, room_name: str, username: str, minutes: int, reason: str = ""
+) -> Mute:
+    if not 1 <= minutes <= MUTE_MAX_MINUTES:
+        raise ChatError("invalid", f"'minutes' must be 1 to {MUTE_MAX_MINUTES}")
+    until = timezone.now() + timedelta(minutes=minutes)
+    return room_mute(
+        actor=actor, room_name=room_name, username=username, until=until, reason=reason
+    )
+
+
+@transaction.atomic
+def room_unmute(*, actor: User, room_name: str, username: str) -> None:
+    room, target = _moderated(actor, room_name, username, "")
+    Mute.objects.filter(room=room, user=target).delete()
+    events.emit_on_commit(
+        [events.user_group(target.pk)], "unmuted", {"room": room.name}
+    )
+    _record(actor, Kind.UNMUTE, room=room, target=target)
+
+
+@transaction.atomic
+def site_ban(
+    *, actor: User, username: str, reason: str = "", expires_at: datetime | None = None
+) -> SiteBan:
+    """Staff only: close every socket of the user and refuse new ones."""
+    target = _staff_over(actor, username, reason)
+    ban, _ = SiteBan.objects.update_or_create(
+        user=target,
+        defaults={"reason": reason, "expires_at": expires_at, "created_by": actor},
+    )
+    user_sockets_close(target.pk, CLOSE_FORBIDDEN)
+    _record(actor, Kind.SITE_BAN, target=target, reason=reason, expires_at=expires_at)
+    return ban
+
+
+@transaction.atomic
+def site_unban(*, actor: User, username: str) -> None:
+    target = _staff_over(actor, username, "")
+    SiteBan.objects.filter(user=target).delete()
+    _record(actor, Kind.SITE_UNBAN, target=target)
+
+
+def user_sockets_close(user_id: int, code: int) -> None:
+    """Close every socket of the user, on every worker, once this commits."""
+    events.control_on_commit([events.user_group(user_id)], "close", code=code)
+
+
+# --- Who may act on whom -------------------------------------------------------------
+
+
+def _moderated(
+    actor: User, room_name: str, username: str, reason: str
+) -> tuple[Room, User]:
+    """The room and the target, if `actor` may moderate that target there."""
+    _check_reason(reason)
+    room = Room.objects.filter(name=room_ref_clean(room_name)).first()
+    if room is None or room.is_direct:
+        raise ChatError("not_found", "no such room")
+    if not _may_moderate(actor, room):
+        raise ChatError("forbidden", "only the room's moderators can do this")
+    target = _user_named(username)
+    if target.pk == actor.pk:
+        raise ChatError("invalid", "you cannot moderate yourself")
+    if not actor.is_staff and (target.is_staff or _may_moderate(target, room)):
+        raise ChatError("forbidden", "only staff can moderate a moderator")
+    return room, target
+
+
+def _staff_over(actor: User, username: str, reason: str) -> User:
+    _check_reason(reason)
+    if not actor.is_staff:
+        raise ChatError("forbidden", "only staff can ban from the site")
+    target = _user_named(username)
+    if target.pk == actor.pk:
+        raise ChatError("invalid", "you cannot moderate yourself")
+    return target
+
+
+def _may_moderate(user: User, room: Room) -> bool:
+    if user.is_staff:
+        return True
+    membership = Membership.objects.filter(room=room, user=user).first()
+    return membership is not None and membership.can_moderate
+
+
+def _user_named(username: str) -> User:
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ChatError("not_found", f"no user named '{username}'")
+    return user
+
+
+def _check_reason(reason: str) -> None:
+    if len(reason) > REASON_MAX:
+        raise ChatError("too_long", f"a reason is at most {REASON_MAX} characters")
+
+
+def _kick_sockets(room: Room, target: User, reason: str) -> None:
+    events.control_on_commit(
+        [events.user_group(target.pk)], "kick", room=room.name, reason=reason
+    )
+
+
+def _record(actor: User, kind: str, **details: object) -> None:
+    ModerationAction.objects.create(actor=actor, kind=kind, **details)

@@ -1,0 +1,41 @@
+"""Account changes that end a user's live sockets, wherever they come from
+(admin, a password form, a management command)."""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_out
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from . import events
+from .moderation import CLOSE_FORBIDDEN, CLOSE_SESSION_ENDED, user_sockets_close
+
+User = get_user_model()
+
+
+@receiver(pre_save, sender=User, dispatch_uid="chat_close_sockets_on_account_change")
+def close_sockets_on_account_change(sender: type, instance: Any, **kwargs: Any) -> None:
+    if instance.pk is None:
+        return
+    before = User.objects.filter(pk=instance.pk).values("is_active", "password").first()
+    if before is None:
+        return
+    if before["is_active"] and not instance.is_active:
+        user_sockets_close(instance.pk, CLOSE_FORBIDDEN)
+    elif before["password"] != instance.password:
+        # Every session of theirs ends (Django checks the password hash); the
+        # sockets' sessions with them.
+        user_sockets_close(instance.pk, CLOSE_SESSION_ENDED)
+
+
+@receiver(user_logged_out, dispatch_uid="chat_close_sockets_on_log_out")
+def close_sockets_on_log_out(
+    sender: type, request: HttpRequest | None, **kwargs: Any
+) -> None:
+    session_key = request.session.session_key if request is not None else None
+    if session_key:
+        events.control_on_commit(
+            [events.session_group(session_key)], "close", code=CLOSE_SESSION_ENDED
+        )
