@@ -1,9 +1,25 @@
+"""Staff moderation. Every change that matters to live sockets goes through
+chat.services / chat.moderation, so it takes effect at once on every worker and is
+recorded in the moderation log."""
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
-from . import services
-from .models import Membership, Message, Room
+from . import moderation, services
+from .errors import ChatError
+from .models import Membership, Message, ModerationAction, Mute, Room, RoomBan, SiteBan
+
+
+def admin_link(obj: object, label: str | None = None) -> str:
+    """A link to `obj`'s admin page; the label is escaped by format_html."""
+    if obj is None:
+        return "-"
+    meta = obj._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, label or str(obj))
 
 
 class MembershipInline(admin.TabularInline):
@@ -15,7 +31,7 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "topic", "created_by", "created_at", "last_seq")
-    list_filter = ("kind",)
+    list_filter = ("kind", "created_at")
     search_fields = ("name", "topic")
     readonly_fields = ("last_seq", "created_at")
     raw_id_fields = ("created_by",)
@@ -32,12 +48,40 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("id", "room", "author", "short_body", "created_at", "deleted_at")
-    list_filter = ("room__kind", "created_at")
+    list_display = (
+        "id",
+        "room_link",
+        "author_link",
+        "short_body",
+        "created_at",
+        "deleted_at",
+    )
+    list_filter = (
+        "room__kind",
+        "created_at",
+        ("deleted_at", admin.EmptyFieldListFilter),
+        "room",
+    )
     search_fields = ("body", "author__username", "room__name")
+    date_hierarchy = "created_at"
     raw_id_fields = ("room", "author", "deleted_by")
-    readonly_fields = ("seq", "changed_seq", "client_id", "created_at")
+    readonly_fields = (
+        "seq",
+        "changed_seq",
+        "client_id",
+        "created_at",
+        "deleted_at",
+        "deleted_by",
+    )
     actions = ["soft_delete"]
+
+    @admin.display(description="room", ordering="room__name")
+    def room_link(self, message: Message) -> str:
+        return admin_link(message.room)
+
+    @admin.display(description="author", ordering="author__username")
+    def author_link(self, message: Message) -> str:
+        return admin_link(message.author)
 
     @admin.display(description="message")
     def short_body(self, message: Message) -> str:
@@ -46,9 +90,145 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.action(description="Delete selected messages (kept for audit, removed live)")
     def soft_delete(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         # Through the service, so every open socket sees message_deleted at once.
-        pending = queryset.filter(deleted_at__isnull=True)
-        for message_id in pending.values_list("pk", flat=True):
+        pending = list(
+            queryset.filter(deleted_at__isnull=True).values_list("pk", flat=True)
+        )
+        for message_id in pending:
             services.message_delete(user=request.user, message_id=message_id)
         self.message_user(
             request, f"Deleted {len(pending)} message(s).", messages.SUCCESS
         )
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # hard deletes would erase the audit trail: use the action
+
+
+class ThroughModeration(admin.ModelAdmin):
+    """Saves and deletions call chat.moderation instead of writing the row, so the
+    effect reaches live sockets and the moderation log. Errors show as messages."""
+
+    raw_id_fields = ("user",)
+    readonly_fields = ("created_by", "created_at")
+    search_fields = ("user__username", "reason")
+
+    def apply(self, request: HttpRequest, action, **kwargs) -> None:
+        try:
+            action(actor=request.user, **kwargs)
+        except ChatError as error:
+            self.message_user(request, error.msg, messages.ERROR)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+@admin.register(RoomBan)
+class RoomBanAdmin(ThroughModeration):
+    list_display = ("user", "room", "reason", "expires_at", "created_by", "created_at")
+    list_filter = ("room", "created_at")
+    raw_id_fields = ("user", "room")
+
+    def save_model(self, request, obj, form, change) -> None:
+        self.apply(
+            request,
+            moderation.room_ban,
+            room_name=obj.room.name,
+            username=obj.user.get_username(),
+            reason=obj.reason,
+            expires_at=obj.expires_at,
+        )
+
+    def delete_model(self, request, obj) -> None:
+        self.apply(
+            request,
+            moderation.room_unban,
+            room_name=obj.room.name,
+            username=obj.user.get_username(),
+        )
+
+
+@admin.register(Mute)
+class MuteAdmin(ThroughModeration):
+    list_display = ("user", "room", "reason", "expires_at", "created_by", "created_at")
+    list_filter = ("room", "created_at")
+    raw_id_fields = ("user", "room")
+
+    def save_model(self, request, obj, form, change) -> None:
+        self.apply(
+            request,
+            moderation.room_mute,
+            room_name=obj.room.name,
+            username=obj.user.get_username(),
+            until=obj.expires_at,
+            reason=obj.reason,
+        )
+
+    def delete_model(self, request, obj) -> None:
+        self.apply(
+            request,
+            moderation.room_unmute,
+            room_name=obj.room.name,
+            username=obj.user.get_username(),
+        )
+
+
+@admin.register(SiteBan)
+class SiteBanAdmin(ThroughModeration):
+    list_display = ("user", "reason", "expires_at", "created_by", "created_at")
+    list_filter = ("created_at",)
+
+    def save_model(self, request, obj, form, change) -> None:
+        self.apply(
+            request,
+            moderation.site_ban,
+            username=obj.user.get_username(),
+            reason=obj.reason,
+            expires_at=obj.expires_at,
+        )
+
+    def delete_model(self, request, obj) -> None:
+        self.apply(request, moderation.site_unban, username=obj.user.get_username())
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(admin.ModelAdmin):
+    """The audit log: read only."""
+
+    list_display = (
+        "created_at",
+        "actor",
+        "kind",
+        "target_link",
+        "room_link",
+        "message_link",
+        "reason",
+        "expires_at",
+    )
+    list_filter = ("kind", "created_at", "room")
+    search_fields = ("actor__username", "target__username", "room__name", "reason")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="target", ordering="target__username")
+    def target_link(self, action: ModerationAction) -> str:
+        return admin_link(action.target)
+
+    @admin.display(description="room", ordering="room__name")
+    def room_link(self, action: ModerationAction) -> str:
+        return admin_link(action.room)
+
+    @admin.display(description="message")
+    def message_link(self, action: ModerationAction) -> str:
+        return (
+            admin_link(action.message, f"#{action.message_id}")
+            if action.message_id
+            else "-"
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -211,7 +211,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_join_room(self, data: dict[str, Any]) -> Reply:
         name = protocol.str_field(data, "room", max_length=64)
         after = protocol.int_field(data, "after", required=False, minimum=0)
-        if len(self.rooms) >= settings.CHAT_MAX_ROOMS_PER_SOCKET:
+        at_cap = len(self.rooms) >= settings.CHAT_MAX_ROOMS_PER_SOCKET
+        if at_cap and room_ref_clean(name) not in self.rooms:
             limit = settings.CHAT_MAX_ROOMS_PER_SOCKET
             raise ChatError("invalid", f"a socket can be in at most {limit} rooms")
         await ratelimit.check(self.user.pk, "join")
