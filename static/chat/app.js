@@ -83,6 +83,12 @@ const conn = new Connection({
     }
     renderTyping();
   },
+  onForbidden: () => {
+    const banner = $("connection-banner");
+    banner.textContent = "Your account can no longer chat here.";
+    banner.hidden = false;
+    $("composer").hidden = true;
+  },
   onUnauthenticated: () => {
     location.href = `${app.dataset.loginUrl}?next=${encodeURIComponent(location.pathname)}`;
   },
@@ -217,6 +223,25 @@ const handlers = {
   },
   error(d) {
     notice(d.msg);
+  },
+  kicked(d) {
+    const room = rooms.get(d.room);
+    if (room) {
+      rooms.delete(d.room);
+      if (current === d.room) {
+        history.pushState(null, "", "/");
+        openConversation(null, null);
+      }
+      renderSidebar();
+    }
+    notice(`You were removed from #${d.room}${d.reason ? `: ${d.reason}` : "."}`);
+  },
+  muted(d) {
+    const until = new Date(d.until).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    notice(`You are muted in #${d.room} until ${until}${d.reason ? `: ${d.reason}` : "."}`);
+  },
+  unmuted(d) {
+    notice(`You can post in #${d.room} again.`);
   },
 };
 

@@ -4,12 +4,13 @@
 // rejecting with the error data ({code, msg}) or an Error when the socket drops.
 
 const CLOSE_UNAUTHENTICATED = 4401;
+const CLOSE_FORBIDDEN = 4403; // banned or deactivated: retrying cannot help
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 5000; // a restarted server is back within seconds
 
 export class Connection {
-  constructor({ url, onEvent, onOpen, onDown, onUnauthenticated }) {
-    Object.assign(this, { url, onEvent, onOpen, onDown, onUnauthenticated });
+  constructor({ url, onEvent, onOpen, onDown, onUnauthenticated, onForbidden }) {
+    Object.assign(this, { url, onEvent, onOpen, onDown, onUnauthenticated, onForbidden });
     this.nextAck = 1;
     this.pending = new Map();
     this.attempt = 0;
@@ -46,6 +47,10 @@ export class Connection {
     this.pending.clear();
     if (code === CLOSE_UNAUTHENTICATED) {
       this.onUnauthenticated();
+      return;
+    }
+    if (code === CLOSE_FORBIDDEN) {
+      this.onForbidden();
       return;
     }
     this.onDown();
