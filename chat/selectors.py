@@ -28,7 +28,7 @@ def room_for_member(*, user: User, name: str) -> tuple[Room, Membership]:
     if membership is None:
         if room.kind == Room.Kind.PUBLIC:
             raise ChatError("forbidden", "join the room first")
-        raise ChatError("forbidden", "you are not a member of this room")
+        raise no_such_room()
     return room, membership
 
 
@@ -38,8 +38,14 @@ def room_for_reading(*, user: User, name: str) -> Room:
     refuse_if_banned(room, user)
     is_member = Membership.objects.filter(room=room, user=user).exists
     if room.kind != Room.Kind.PUBLIC and not is_member():
-        raise ChatError("forbidden", "you are not a member of this room")
+        raise no_such_room()
     return room
+
+
+# What an outsider hears of a private or direct room: the same as of a room that
+# does not exist, so errors reveal no private room's name.
+def no_such_room() -> ChatError:
+    return ChatError("not_found", "no such room")
 
 
 def refuse_if_banned(room: Room, user: User) -> None:
@@ -61,7 +67,7 @@ def user_is_site_banned(user: User) -> bool:
 def _room_named(name: str) -> Room:
     room = Room.objects.filter(name=room_ref_clean(name)).first()
     if room is None:
-        raise ChatError("not_found", "no such room")
+        raise no_such_room()
     return room
 
 

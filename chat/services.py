@@ -21,6 +21,7 @@ from .rules import (
     room_ref_clean,
 )
 from .selectors import (
+    no_such_room,
     refuse_if_banned,
     refuse_if_muted,
     room_for_member,
@@ -72,7 +73,10 @@ def room_join(*, user: User, name: str) -> Room:
     refuse_if_banned(room, user)
     if Membership.objects.filter(room=room, user=user).exists():
         return room
+    if room.is_direct:
+        raise no_such_room()
     if room.kind != Room.Kind.PUBLIC:
+        # Its name is taken, which creating it would tell anyway; nothing more.
         raise ChatError("forbidden", "this room is private: a member has to add you")
     Membership.objects.get_or_create(room=room, user=user)
     return room

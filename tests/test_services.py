@@ -124,7 +124,7 @@ def test_room_join(make_user):
     assert members(secret) == {"ana": "owner"}
 
     direct = services.direct_room_get_or_create(user=ana, other=ben)
-    with chat_error("forbidden"):
+    with chat_error("not_found"):  # an outsider cannot tell it exists
         services.room_join(user=carol, name=direct.name)
     assert services.room_join(user=ben, name=direct.name) == direct
     with chat_error("not_found"):
@@ -220,7 +220,7 @@ def test_message_send_refuses(make_user, settings):
     limit = settings.CHAT_MAX_MESSAGE_LENGTH
     with chat_error("forbidden"):
         send(ben, "general", "not a member yet")
-    with chat_error("forbidden"):
+    with chat_error("not_found"):  # as if it did not exist
         send(ben, "secret", "let me in")
     with chat_error("not_found"):
         send(ana, "nowhere", "hello?")

@@ -156,11 +156,11 @@ def test_owner_adds_people_to_a_private_room(client, make_user):
     assert "Could not add eve" in response.content.decode()
 
 
-def test_private_room_page_is_forbidden_to_non_members(client, make_user):
+def test_private_room_page_is_missing_for_non_members(client, make_user):
     owner, outsider = make_user("owner"), make_user("outsider")
     services.room_create(user=owner, name="staff-only", kind=Room.Kind.PRIVATE)
     client.force_login(outsider)
-    assert client.get("/rooms/staff-only/").status_code == 403
+    assert client.get("/rooms/staff-only/").status_code == 404
     client.force_login(owner)
     assert client.get("/rooms/staff-only/").status_code == 200
 
