@@ -113,6 +113,7 @@ async def sockets() -> AsyncIterator[Callable[..., object]]:
     if hasattr(layer, "flush"):
         await layer.flush()
     await presence.store().close()
+    await ratelimit.close()
     # channels.testing makes close_old_connections a no-op while a test awaits a
     # socket, so the consumers' worker thread keeps its connection; PostgreSQL
     # would then refuse to drop the test database.
