@@ -5,6 +5,7 @@ Pure functions, no I/O. docs/PROTOCOL.md is the contract this module implements.
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,17 @@ def parse_frame(text: str) -> ClientFrame:
         raise ChatError("bad_frame", "frame is not valid JSON") from None
     if not isinstance(obj, dict):
         raise ChatError("bad_frame", "frame must be a JSON object")
+    # Raw NUL and lone surrogates are not JSON text; only \u escapes make them.
+    if "\\u" in text and _unstorable(obj):
+        ack = obj.get("ack")
+        raise ChatError(
+            "bad_frame",
+            "frame has a NUL character or a lone surrogate, which text cannot hold",
+            # An ack is echoed, not stored: only a lone surrogate cannot go back.
+            ack=None
+            if isinstance(ack, str) and _LONE_SURROGATE.search(ack)
+            else _usable_ack(obj),
+        )
     ack = parse_ack(obj)
     event = obj.get("event")
     data = obj.get("data", {})
@@ -45,6 +57,34 @@ def parse_frame(text: str) -> ClientFrame:
     if not isinstance(data, dict):
         raise ChatError("bad_frame", "'data' must be a JSON object", ack=ack)
     return ClientFrame(event=event, data=data, ack=ack)
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unstorable(value: Any) -> bool:
+    """Whether any string in `value` holds NUL (no database text column takes it)
+    or a lone surrogate (not encodable as UTF-8, so not even echoable)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def _usable_ack(obj: dict[str, Any]) -> AckId | None:
+    try:
+        return parse_ack(obj)
+    except ChatError:
+        return None
 
 
 def _reject_constant(name: str) -> None:
