@@ -282,7 +282,7 @@ class Backend:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down with the browser, after these tests
 def _server() -> Iterator[Server]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / f"server-{RUN_ID}.log"
@@ -336,7 +336,7 @@ def server(_server: Server) -> Server:
     return _server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def backend(_server: Server) -> Backend:
     return Backend(_server.env)
 
@@ -344,7 +344,9 @@ def backend(_server: Server) -> Backend:
 # --- The browser ------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, which would break asyncio in the tests after these.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
         browser = p.chromium.launch(
