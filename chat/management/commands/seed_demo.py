@@ -8,6 +8,7 @@ from chat import services
 from chat.models import Room
 
 DEMO_USERS = ("alice", "bob")
+DEMO_STAFF = "moderator"  # staff, for trying moderation in /admin/
 DEMO_PASSWORD = "chat-demo-password"
 
 
@@ -26,6 +27,12 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save()
             users.append(user)
+        staff, created = get_user_model().objects.get_or_create(
+            username=DEMO_STAFF, defaults={"is_staff": True, "is_superuser": True}
+        )
+        if created:
+            staff.set_password(DEMO_PASSWORD)
+            staff.save()
         if not Room.objects.filter(name="general").exists():
             services.room_create(
                 user=users[0], name="general", topic="Say hello to everyone here"
@@ -34,5 +41,6 @@ class Command(BaseCommand):
             services.room_join(user=user, name="general")
         self.stdout.write(
             f"Demo room #general; log in as {' or '.join(DEMO_USERS)} "
-            f"with password '{DEMO_PASSWORD}', or sign up."
+            f"with password '{DEMO_PASSWORD}', or sign up. Staff: "
+            f"'{DEMO_STAFF}' (same password) moderates at /admin/."
         )
