@@ -2,7 +2,9 @@
 chat.services / chat.moderation, so it takes effect at once on every worker and is
 recorded in the moderation log."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -103,17 +105,56 @@ class MessageAdmin(admin.ModelAdmin):
         return False  # hard deletes would erase the audit trail: use the action
 
 
+class _DryRun(Exception):
+    pass
+
+
 class ThroughModeration(admin.ModelAdmin):
     """Saves and deletions call chat.moderation instead of writing the row, so the
-    effect reaches live sockets and the moderation log. Errors show as messages."""
+    effect reaches live sockets and the moderation log.
+
+    The form runs the same call first in a transaction that is rolled back (nothing
+    written, nothing sent), so a refusal shows as a form error, not a half-success.
+    """
 
     raw_id_fields = ("user",)
     readonly_fields = ("created_by", "created_at")
     search_fields = ("user__username", "reason")
 
-    def apply(self, request: HttpRequest, action, **kwargs) -> None:
+    def moderate(self, request: HttpRequest, data: dict) -> object:
+        """Apply the row's fields (`data`) through chat.moderation; return the row."""
+        raise NotImplementedError
+
+    def lift(self, request: HttpRequest, obj: object) -> None:
+        """Undo the row through chat.moderation."""
+        raise NotImplementedError
+
+    def get_form(self, request: HttpRequest, obj: object = None, **kwargs: object):
+        form_class = super().get_form(request, obj, **kwargs)
+        model_admin = self
+
+        class CheckedByModeration(form_class):
+            def clean(self) -> dict:
+                data = super().clean()
+                if not self.errors:
+                    try:
+                        with transaction.atomic():
+                            model_admin.moderate(request, {**self.initial, **data})
+                            raise _DryRun
+                    except _DryRun:
+                        pass
+                    except ChatError as error:
+                        raise forms.ValidationError(error.msg) from None
+                return data
+
+        return CheckedByModeration
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.pk = self.moderate(request, form.cleaned_data).pk
+
+    def delete_model(self, request, obj) -> None:
         try:
-            action(actor=request.user, **kwargs)
+            self.lift(request, obj)
         except ChatError as error:
             self.message_user(request, error.msg, messages.ERROR)
 
@@ -128,20 +169,18 @@ class RoomBanAdmin(ThroughModeration):
     list_filter = ("room", "created_at")
     raw_id_fields = ("user", "room")
 
-    def save_model(self, request, obj, form, change) -> None:
-        self.apply(
-            request,
-            moderation.room_ban,
-            room_name=obj.room.name,
-            username=obj.user.get_username(),
-            reason=obj.reason,
-            expires_at=obj.expires_at,
+    def moderate(self, request, data) -> RoomBan:
+        return moderation.room_ban(
+            actor=request.user,
+            room_name=data["room"].name,
+            username=data["user"].get_username(),
+            reason=data.get("reason", ""),
+            expires_at=data.get("expires_at"),
         )
 
-    def delete_model(self, request, obj) -> None:
-        self.apply(
-            request,
-            moderation.room_unban,
+    def lift(self, request, obj) -> None:
+        moderation.room_unban(
+            actor=request.user,
             room_name=obj.room.name,
             username=obj.user.get_username(),
         )
@@ -153,20 +192,18 @@ class MuteAdmin(ThroughModeration):
     list_filter = ("room", "created_at")
     raw_id_fields = ("user", "room")
 
-    def save_model(self, request, obj, form, change) -> None:
-        self.apply(
-            request,
-            moderation.room_mute,
-            room_name=obj.room.name,
-            username=obj.user.get_username(),
-            until=obj.expires_at,
-            reason=obj.reason,
+    def moderate(self, request, data) -> Mute:
+        return moderation.room_mute(
+            actor=request.user,
+            room_name=data["room"].name,
+            username=data["user"].get_username(),
+            until=data["expires_at"],
+            reason=data.get("reason", ""),
         )
 
-    def delete_model(self, request, obj) -> None:
-        self.apply(
-            request,
-            moderation.room_unmute,
+    def lift(self, request, obj) -> None:
+        moderation.room_unmute(
+            actor=request.user,
             room_name=obj.room.name,
             username=obj.user.get_username(),
         )
@@ -177,17 +214,16 @@ class SiteBanAdmin(ThroughModeration):
     list_display = ("user", "reason", "expires_at", "created_by", "created_at")
     list_filter = ("created_at",)
 
-    def save_model(self, request, obj, form, change) -> None:
-        self.apply(
-            request,
-            moderation.site_ban,
-            username=obj.user.get_username(),
-            reason=obj.reason,
-            expires_at=obj.expires_at,
+    def moderate(self, request, data) -> SiteBan:
+        return moderation.site_ban(
+            actor=request.user,
+            username=data["user"].get_username(),
+            reason=data.get("reason", ""),
+            expires_at=data.get("expires_at"),
         )
 
-    def delete_model(self, request, obj) -> None:
-        self.apply(request, moderation.site_unban, username=obj.user.get_username())
+    def lift(self, request, obj) -> None:
+        moderation.site_unban(actor=request.user, username=obj.user.get_username())
 
 
 @admin.register(ModerationAction)

@@ -359,3 +359,39 @@ def test_admin_pages_escape_user_text(client, make_user):
     ):
         page = client.get(url).content.decode()
         assert evil not in page, url
+
+
+def test_a_refused_ban_in_admin_is_a_form_error_and_nothing_happens(client, make_user):
+    staff = make_user("mod", is_staff=True, is_superuser=True)
+    room = services.room_create(user=staff, name="lobby")
+    client.force_login(staff)
+    response = client.post(
+        "/admin/chat/roomban/add/",
+        {
+            "room": room.pk,
+            "user": staff.pk,
+            "reason": "",
+            "expires_at_0": "",
+            "expires_at_1": "",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "you cannot moderate yourself" in response.content.decode()
+    assert not RoomBan.objects.exists() and not ModerationAction.objects.exists()
+
+
+def test_a_mute_in_the_past_is_refused_in_admin(client, make_user):
+    staff, eve = make_user("mod", is_staff=True, is_superuser=True), make_user("eve")
+    room = services.room_create(user=staff, name="lobby")
+    client.force_login(staff)
+    response = client.post(
+        "/admin/chat/mute/add/",
+        {
+            "room": room.pk,
+            "user": eve.pk,
+            "expires_at_0": "2001-01-01",
+            "expires_at_1": "10:00:00",
+        },
+    )
+    assert "a mute must end in the future" in response.content.decode()
+    assert not Mute.objects.exists()
