@@ -138,13 +138,9 @@ class ActiveQuerySet(models.QuerySet):
         return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
 
-class RoomBan(models.Model):
-    """Keeps a user out of a room (no reading, posting or joining) until it expires."""
+class Sanction(models.Model):
+    """What bans and mutes share: why, until when, and who decided it."""
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="bans")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_bans"
-    )
     reason = models.CharField(max_length=250, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -153,6 +149,18 @@ class RoomBan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ActiveQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class RoomBan(Sanction):
+    """Keeps a user out of a room (no reading, posting or joining) until it expires."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="bans")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_bans"
+    )
 
     class Meta:
         constraints = [
@@ -163,21 +171,14 @@ class RoomBan(models.Model):
         return f"{self.user} banned from {self.room}"
 
 
-class Mute(models.Model):
+class Mute(Sanction):
     """Lets a user read a room but not post in it until `expires_at`."""
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="mutes")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mutes"
     )
-    reason = models.CharField(max_length=250, blank=True)
-    expires_at = models.DateTimeField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = ActiveQuerySet.as_manager()
+    expires_at = models.DateTimeField()  # a mute always ends
 
     class Meta:
         constraints = [
@@ -188,20 +189,12 @@ class Mute(models.Model):
         return f"{self.user} muted in {self.room}"
 
 
-class SiteBan(models.Model):
+class SiteBan(Sanction):
     """Keeps a user off the whole site's chat until it expires."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="site_ban"
     )
-    reason = models.CharField(max_length=250, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = ActiveQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.user} banned from the site"

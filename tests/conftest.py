@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import channel_layers, get_channel_layer
+from channels.layers import channel_layers
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections
@@ -21,7 +21,7 @@ from django.db import connections
 from chat import presence, ratelimit
 from chatproject.settings import redis_host
 
-from .wsclient import Socket, open_socket
+from .wsclient import Socket, close_all, open_socket
 
 RUN_PREFIX = f"test-{uuid.uuid4().hex[:10]}"
 
@@ -107,17 +107,7 @@ async def sockets() -> AsyncIterator[Callable[..., object]]:
         return socket
 
     yield connect
-    for socket in reversed(opened):
-        await socket.close()
-    layer = get_channel_layer()
-    if hasattr(layer, "flush"):
-        await layer.flush()
-    await presence.store().close()
-    await ratelimit.close()
-    # channels.testing makes close_old_connections a no-op while a test awaits a
-    # socket, so the consumers' worker thread keeps its connection; PostgreSQL
-    # would then refuse to drop the test database.
-    await sync_to_async(connections.close_all)()
+    await close_all(opened)
 
 
 @pytest.fixture

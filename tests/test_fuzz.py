@@ -26,17 +26,13 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
-from django.db import connections
 from hypothesis import HealthCheck, Phase, given, note
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from chat import presence, ratelimit
 from chat.consumers import HANDLERS
 
-from .wsclient import Socket, open_socket
+from .wsclient import Socket, close_all, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -318,18 +314,8 @@ def test_barrage_of_random_frames(make_user, settings):
         received = run(socket.event("receive_message", room="after-fuzz"))
         assert received["message"] == "still here"
     finally:
-        run(close(socket))
+        run(close_all([socket]))
         loop.close()
-
-
-async def close(socket: Socket) -> None:
-    await socket.close()
-    layer = get_channel_layer()
-    if hasattr(layer, "flush"):
-        await layer.flush()
-    await presence.store().close()
-    await ratelimit.close()
-    await sync_to_async(connections.close_all)()
 
 
 # --- Found by this barrage ------------------------------------------------------------

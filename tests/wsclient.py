@@ -6,10 +6,13 @@ import json
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connections
 from django.test import Client
 
+from chat import presence, ratelimit
 from chatproject.asgi import application
 
 ORIGIN = b"http://localhost"
@@ -140,3 +143,18 @@ async def open_socket(
     if expect_presence:
         await socket.event("presence_update")
     return socket
+
+
+async def close_all(sockets: list[Socket]) -> None:
+    """Close `sockets`, then what they left open in this event loop: the channel
+    layer's and Redis connections, and the database connections of the consumers'
+    worker thread (channels.testing makes close_old_connections a no-op while a test
+    awaits a socket; PostgreSQL would then refuse to drop the test database)."""
+    for socket in reversed(sockets):
+        await socket.close()
+    layer = get_channel_layer()
+    if hasattr(layer, "flush"):
+        await layer.flush()
+    await presence.store().close()
+    await ratelimit.close()
+    await sync_to_async(connections.close_all)()
