@@ -147,7 +147,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.user is None:
             return
         ack = None
-        if text_data is not None and too_big(text_data):
+        if too_big(text_data if text_data is not None else bytes_data or b""):
             await self.close(code=CLOSE_TOO_BIG)
             return
         try:
@@ -185,7 +185,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await events.send(broadcasts)
         return result
 
-    # --- Frames out: channel-layer events ----
+    # --- Frames out: channel-layer events -----------------------------------------
 
     async def chat_event(self, event: dict[str, Any]) -> None:
         if event["skip_user"] is not None and event["skip_user"] == self.user.pk:
@@ -427,10 +427,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return {"status": "ok"}
 
 
-def too_big(text: str) -> bool:
+def too_big(data: str | bytes) -> bool:
     limit = settings.CHAT_MAX_FRAME_BYTES
+    if isinstance(data, bytes):
+        return len(data) > limit
     # A character is 1 to 4 bytes in UTF-8: encode only when it could matter.
-    return len(text) * 4 > limit and len(text.encode()) > limit
+    return len(data) * 4 > limit and len(data.encode()) > limit
 
 
 def moderated(data: dict[str, Any]) -> dict[str, Any]:

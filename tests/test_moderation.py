@@ -395,3 +395,12 @@ def test_a_mute_in_the_past_is_refused_in_admin(client, make_user):
     )
     assert "a mute must end in the future" in response.content.decode()
     assert not Mute.objects.exists()
+
+
+async def test_a_binary_frame_over_64_kib_closes_with_1009_too(amake_user, sockets):
+    small, big = await sockets(await amake_user("ana")), None
+    await small.communicator.send_to(bytes_data=b"\x00" * 10)
+    assert (await small.event("error"))["code"] == "bad_frame"
+    big = await sockets(await amake_user("ben"))
+    await big.communicator.send_to(bytes_data=b"\x00" * (64 * 1024 + 1))
+    assert await closed_with(big) == 1009
