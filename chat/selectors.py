@@ -9,7 +9,16 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from . import protocol
@@ -23,12 +32,25 @@ User = AbstractBaseUser
 def room_for_member(*, user: User, name: str) -> tuple[Room, Membership]:
     """The room `name` and the user's membership in it, or not_found / forbidden."""
     room = _room_named(name)
-    refuse_if_banned(room, user)
-    membership = Membership.objects.filter(room=room, user=user).first()
+    # One query for the membership and the sanctions on it: this is every send's path.
+    sanctions = {"room": room, "user": user}
+    membership = (
+        Membership.objects.filter(room=room, user=user)
+        .annotate(
+            banned=Exists(RoomBan.objects.active().filter(**sanctions)),
+            muted_until=Subquery(
+                Mute.objects.active().filter(**sanctions).values("expires_at")[:1]
+            ),
+        )
+        .first()
+    )
     if membership is None:
+        refuse_if_banned(room, user)
         if room.kind == Room.Kind.PUBLIC:
             raise ChatError("forbidden", "join the room first")
         raise no_such_room()
+    if membership.banned:
+        raise banned()
     return room, membership
 
 
@@ -48,16 +70,27 @@ def no_such_room() -> ChatError:
     return ChatError("not_found", "no such room")
 
 
+def banned() -> ChatError:
+    return ChatError("forbidden", "you are banned from this room")
+
+
 def refuse_if_banned(room: Room, user: User) -> None:
     if RoomBan.objects.active().filter(room=room, user=user).exists():
-        raise ChatError("forbidden", "you are banned from this room")
+        raise banned()
 
 
-def refuse_if_muted(room: Room, user: User) -> None:
-    mute = Mute.objects.active().filter(room=room, user=user).first()
-    if mute is not None:
-        until = protocol.iso(mute.expires_at)
-        raise ChatError("forbidden", f"you are muted in this room until {until}")
+def refuse_if_muted(
+    room: Room, user: User, membership: Membership | None = None
+) -> None:
+    """`membership` from room_for_member carries its mute already: no query."""
+    if membership is not None:
+        until = membership.muted_until
+    else:
+        mute = Mute.objects.active().filter(room=room, user=user).first()
+        until = mute.expires_at if mute else None
+    if until is not None:
+        when = protocol.iso(until)
+        raise ChatError("forbidden", f"you are muted in this room until {when}")
 
 
 def user_is_site_banned(user: User) -> bool:
