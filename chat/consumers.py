@@ -7,6 +7,7 @@ the broadcasts a service committed once it returns.
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -17,12 +18,15 @@ from django.conf import settings
 
 from . import (
     events,
+    logcontext,
+    metrics,
     moderation,
     presence,
     protocol,
     ratelimit,
     selectors,
     services,
+    worker,
 )
 from .errors import ChatError
 from .rules import room_ref_clean
@@ -34,7 +38,9 @@ CLOSE_UNAUTHENTICATED = moderation.CLOSE_SESSION_ENDED
 CLOSE_FORBIDDEN = moderation.CLOSE_FORBIDDEN  # banned from the site
 CLOSE_TOO_MANY_SOCKETS = 4429
 CLOSE_TOO_BIG = 1009  # RFC 6455: a message too big to process
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: the server cannot take the socket now
 
+RECENT_MAX = 256
 Reply = dict[str, Any]
 Handler = Callable[["ChatConsumer", dict[str, Any]], Awaitable[Reply]]
 HANDLERS: dict[str, Handler] = {}
@@ -47,6 +53,30 @@ def handles(event: str) -> Callable[[Handler], Handler]:
         return handler
 
     return register
+
+
+class Delivered:
+    """The seqs of one room this socket has sent its client: every seq up to
+    `floor`, and the ones in `above`. A broadcast whose seq is here is not sent
+    again (a join reply already held it, or a retried send re-broadcast it)."""
+
+    MAX_ABOVE = 1024  # past this, a gap is given up on (the client resyncs anyway)
+
+    def __init__(self, floor: int) -> None:
+        self.floor = floor
+        self.above: set[int] = set()
+
+    def first_time(self, seq: int) -> bool:
+        if seq <= self.floor or seq in self.above:
+            return False
+        self.above.add(seq)
+        while self.floor + 1 in self.above:
+            self.floor += 1
+            self.above.remove(self.floor)
+        if len(self.above) > self.MAX_ABOVE:
+            self.floor = min(self.above)
+            self.above = {s for s in self.above if s > self.floor}
+        return True
 
 
 @dataclass(frozen=True)
@@ -72,23 +102,32 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if await database_sync_to_async(selectors.user_is_site_banned)(user):
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.user = user
         self.username = user.get_username()
+        logcontext.bind(user=self.username, conn=self.channel_name[-12:])
         self.rooms: dict[str, JoinedRoom] = {}
-        # Per joined room, the seq its join reply covered: broadcasts at or below it
-        # are already in the client's hands and are not sent again.
-        self.floors: dict[str, int] = {}
+        # Per joined room, what the client already has.
+        self.delivered: dict[str, Delivered] = {}
+        self.recent: dict[tuple[str, int], None] = {}  # ordered: oldest first
         # Besides presence, the groups that can order this socket closed: its
         # user's (bans, a deactivated account, a new password) and its login
         # session's (logging out).
         self.groups_joined = [events.user_group(user.pk), events.PRESENCE_GROUP]
         if session_key := self.scope["session"].session_key:
             self.groups_joined.append(events.session_group(session_key))
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        sockets = await presence.store().enter(
-            presence.SITE, self.username, self.channel_name
+        try:
+            sockets = await self.go_online()
+        except worker.LAYER_ERRORS as error:
+            worker.layer_failed(error)
+            logger.warning("refused: the channel layer is down")
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
+        self.user = user
+        worker.socket_opened(self)
+        worker.every(
+            settings.CHAT_PRESENCE_HEARTBEAT / 2, presence_sweep, key="presence"
         )
+        metrics.sockets_opened.inc()
+        logger.info("connected (%d sockets of this user)", sockets)
         self.heartbeat_task = asyncio.create_task(self.heartbeat())
         if sockets > settings.CHAT_MAX_SOCKETS_PER_USER:
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
@@ -99,9 +138,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         else:
             await self.send_frame(protocol.event_frame("presence_update", online))
 
+    async def go_online(self) -> int:
+        """Join this socket's groups and the site's presence; the user's sockets."""
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        return await presence.store().enter(
+            presence.SITE, self.username, self.channel_name
+        )
+
     async def disconnect(self, code: int) -> None:
         if self.user is None:
             return
+        worker.socket_closed(self)
+        metrics.sockets_closed.labels(code=str(code)).inc()
+        logger.info("disconnected with %s", code)
         self.heartbeat_task.cancel()
         for joined in list(self.rooms.values()):
             await self.guarded(self.exit_room(joined))
@@ -135,9 +185,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             await work
         except Exception:
-            logger.exception(
-                "user=%s channel=%s: clean-up failed", self.username, self.channel_name
-            )
+            logger.exception("clean-up failed")
 
     # --- Frames in --------------------------------------------------------------------
 
@@ -147,6 +195,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.user is None:
             return
         ack = None
+        event = "-"
+        started = time.perf_counter()
         if too_big(text_data if text_data is not None else bytes_data or b""):
             await self.close(code=CLOSE_TOO_BIG)
             return
@@ -160,19 +210,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
             handler = HANDLERS.get(frame.event)
             if handler is None:
                 raise ChatError("unknown_event", f"unknown event '{frame.event[:50]}'")
+            event = frame.event
             reply = await handler(self, frame.data)
             if ack is not None:
                 await self.send_frame(protocol.ack_frame(ack, **reply))
         except ChatError as error:
-            await self.send_frame(
-                protocol.error_frame(error, error.extra.get("ack", ack))
-            )
+            await self.send_error(error, error.extra.get("ack", ack))
+        except worker.LAYER_ERRORS as error:
+            worker.layer_failed(error)
+            await self.send_error(worker.unavailable(), ack)
         except Exception:
-            logger.exception(
-                "user=%s channel=%s: handler failed", self.username, self.channel_name
-            )
+            logger.exception("%s failed", event)
             error = ChatError("server_error", "the server could not handle this frame")
-            await self.send_frame(protocol.error_frame(error, ack))
+            await self.send_error(error, ack)
+        if event in HANDLERS:
+            metrics.ack_latency.labels(event=event).observe(
+                time.perf_counter() - started
+            )
+
+    async def send_error(self, error: ChatError, ack: int | None) -> None:
+        metrics.errors.labels(code=error.code).inc()
+        if error.code not in ("rate_limited", "unavailable", "server_error"):
+            logger.info("error %s", error.code)
+        await self.send_frame(protocol.error_frame(error, ack))
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=protocol.encode(frame))
@@ -190,10 +250,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def chat_event(self, event: dict[str, Any]) -> None:
         if event["skip_user"] is not None and event["skip_user"] == self.user.pk:
             return
-        seq = event["seq"]
-        if seq is not None and seq <= self.floors.get(event["room"], -1):
+        if event["seq"] is not None and not self.first_time(
+            event["room"], event["seq"]
+        ):
             return
         await self.send(text_data=event["text"])
+
+    def first_time(self, room: str, seq: int) -> bool:
+        """False for a room change this socket has already sent its client."""
+        if (delivered := self.delivered.get(room)) is not None:
+            return delivered.first_time(seq)
+        # A conversation the socket has not joined still hears its direct messages
+        # (and their re-broadcasts): remember the latest few.
+        if (room, seq) in self.recent:
+            return False
+        self.recent[(room, seq)] = None
+        if len(self.recent) > RECENT_MAX:
+            del self.recent[next(iter(self.recent))]
+        return True
 
     async def chat_control(self, event: dict[str, Any]) -> None:
         """An order from moderation (chat.moderation) to this user's sockets."""
@@ -224,7 +298,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # The socket is in the room's group before history is read: nothing falls
         # between the two, and the floor drops what both would deliver.
         sync = await self.call(selectors.room_sync, room=room, after=after)
-        self.floors[room.name] = sync.seq
+        self.delivered[room.name] = Delivered(sync.seq)
         users = await self.room_users(joined, sync.direct_members)
         if first_here:
             await events.broadcast(
@@ -271,7 +345,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def exit_room(self, joined: JoinedRoom) -> None:
         del self.rooms[joined.name]
-        self.floors.pop(joined.name, None)
+        self.delivered.pop(joined.name, None)
         if joined.is_direct:
             return
         await self.channel_layer.group_discard(
@@ -315,21 +389,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_send_message(self, data: dict[str, Any]) -> Reply:
         room = protocol.str_field(data, "room", max_length=64)
         await ratelimit.check(self.user.pk, "message")
+        worker.refuse_if_layer_down()
         sent = await self.call(
             services.message_send, user=self.user, room_name=room, **new_message(data)
         )
+        metrics.messages_sent.labels(kind="room").inc()
         return delivered(sent)
 
     @handles("private_message")
     async def on_private_message(self, data: dict[str, Any]) -> Reply:
         to_username = protocol.str_field(data, "toUsername", max_length=150)
         await ratelimit.check(self.user.pk, "message")
+        worker.refuse_if_layer_down()
         sent = await self.call(
             services.direct_message_send,
             user=self.user,
             to_username=to_username,
             **new_message(data),
         )
+        metrics.messages_sent.labels(kind="direct").inc()
         return delivered(sent)
 
     @handles("edit_message")
@@ -337,6 +415,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         message_id = protocol.int_field(data, "id", minimum=1)
         body = protocol.text_field(data, "message")
         await ratelimit.check(self.user.pk, "message")
+        worker.refuse_if_layer_down()
         message = await self.call(
             services.message_edit, user=self.user, message_id=message_id, body=body
         )
@@ -345,6 +424,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @handles("delete_message")
     async def on_delete_message(self, data: dict[str, Any]) -> Reply:
         message_id = protocol.int_field(data, "id", minimum=1)
+        worker.refuse_if_layer_down()
         message = await self.call(
             services.message_delete, user=self.user, message_id=message_id
         )
@@ -425,6 +505,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @handles("ping")
     async def on_ping(self, data: dict[str, Any]) -> Reply:
         return {"status": "ok"}
+
+
+async def presence_sweep(sockets: list[ChatConsumer]) -> None:
+    """Drop the users whose sockets all expired (their worker died) from the site
+    and from the rooms this worker's sockets are in, and tell the clients."""
+    if await presence.store().sweep(presence.SITE):
+        online = await presence.store().members(presence.SITE)
+        await events.broadcast(
+            [events.PRESENCE_GROUP], "presence_update", {"online": online}
+        )
+    rooms = {r.id: r for s in sockets for r in s.rooms.values() if not r.is_direct}
+    for joined in rooms.values():
+        scope = presence.room_scope(joined.id)
+        if await presence.store().sweep(scope):
+            users = await presence.store().members(scope)
+            await events.broadcast(
+                joined.audience, "room_users", {"room": joined.name, "users": users}
+            )
 
 
 def too_big(data: str | bytes) -> bool:

@@ -16,6 +16,7 @@ class ChatError(Exception):
         "forbidden": 403,
         "rate_limited": 429,
         "server_error": 500,
+        "unavailable": 503,
     }
 
     def __init__(self, code: str, msg: str, **extra: Any) -> None:

@@ -37,6 +37,10 @@ class PresenceStore(Protocol):
     async def members(self, scope: str) -> list[str]:
         """The users online in the scope, sorted."""
 
+    async def sweep(self, scope: str) -> list[str]:
+        """Drop the users whose every socket expired; those users. Each is returned
+        to one caller only, so one worker tells the clients."""
+
     async def close(self) -> None:
         """Close this event loop's connections."""
 
@@ -74,6 +78,13 @@ class MemoryPresence:
     async def members(self, scope: str) -> list[str]:
         users = self.scopes.get(scope, {})
         return sorted(u for u in list(users) if self._live(scope, u))
+
+    async def sweep(self, scope: str) -> list[str]:
+        users = self.scopes.get(scope, {})
+        gone = [u for u in list(users) if not self._live(scope, u)]
+        for username in gone:
+            del users[username]
+        return gone
 
     async def close(self) -> None:
         pass
@@ -153,6 +164,12 @@ class RedisPresence:
             _, names = await pipe.execute()
         return sorted(n.decode() for n in names)
 
+    async def sweep(self, scope: str) -> list[str]:
+        gone = await self._redis().eval(
+            _SWEEP, 1, f"{self.prefix}:{scope}", time.time()
+        )
+        return [name.decode() for name in gone]
+
     async def close(self) -> None:
         client = self._clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
@@ -164,6 +181,14 @@ if redis.call('ZCARD', KEYS[2]) == 0 then
   redis.call('ZREM', KEYS[1], ARGV[1])
 end
 return 0
+"""
+
+_SWEEP = """
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if #gone > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+end
+return gone
 """
 
 _store: PresenceStore | None = None

@@ -140,8 +140,8 @@ def message_send(
     body = message_body_clean(body)
     client_id = client_id_clean(client_id)
     with transaction.atomic():
-        if (earlier := _message_by_client_id(user, client_id)) is not None:
-            return SentMessage(earlier, created=False)
+        if (resent := _message_resent(user, client_id)) is not None:
+            return resent
         room, membership = room_for_member(user=user, name=room_name)
         refuse_if_muted(room, user, membership)
         return _message_store(room=room, author=user, body=body, client_id=client_id)
@@ -161,10 +161,22 @@ def direct_message_send(
     if recipient.pk == user.pk:
         raise ChatError("invalid", "you cannot send a direct message to yourself")
     with transaction.atomic():
-        if (earlier := _message_by_client_id(user, client_id)) is not None:
-            return SentMessage(earlier, created=False)
+        if (resent := _message_resent(user, client_id)) is not None:
+            return resent
         room = direct_room_get_or_create(user=user, other=recipient)
         return _message_store(room=room, author=user, body=body, client_id=client_id)
+
+
+def _message_resent(user: User, client_id: str | None) -> SentMessage | None:
+    """A retry of a message already stored: broadcast it again, since the first
+    broadcast may have been lost with the connection that made it. Sockets drop
+    what they have already delivered (by seq)."""
+    earlier = _message_by_client_id(user, client_id)
+    if earlier is None:
+        return None
+    if earlier.changed_seq == earlier.seq:  # later changes were broadcast themselves
+        _emit_new_message(earlier)
+    return SentMessage(earlier, created=False)
 
 
 def _message_by_client_id(user: User, client_id: str | None) -> Message | None:

@@ -1,16 +1,24 @@
 """HTTP pages: parse the request, call the domain, render. No rules live here."""
 
+import hmac
+import logging
+from collections.abc import Awaitable
+
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from . import metrics, selectors, services, worker
 from .errors import ChatError
 from .forms import InviteForm, RoomCreateForm, RoomJoinForm, SignupForm
+
+logger = logging.getLogger(__name__)
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -142,3 +150,48 @@ def error_page(request: HttpRequest, error: ChatError) -> HttpResponse:
     return render(
         request, "chat/error.html", {"error": error}, status=error.http_status
     )
+
+
+# --- Operations: health checks and metrics, for load balancers and Prometheus -------
+
+
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when this worker reaches the database and its channel layer, else 503
+    with the reason for each check."""
+    checks = {
+        "database": await _check(sync_to_async(_database_ping)()),
+        "channel_layer": await _check(worker.layer_round_trip()),
+    }
+    healthy = all(result == "ok" for result in checks.values())
+    body = {"status": "ok" if healthy else "unavailable", "worker": worker.name()}
+    return JsonResponse({**body, "checks": checks}, status=200 if healthy else 503)
+
+
+async def _check(probe: Awaitable[None]) -> str:
+    try:
+        await probe
+    except TimeoutError:
+        return "timed out"
+    except Exception as error:
+        logger.warning("health check failed: %r", error)
+        return f"unreachable ({error.__class__.__name__})"
+    return "ok"
+
+
+def _database_ping() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def metrics_page(request: HttpRequest) -> HttpResponse:
+    """This worker's metrics: for loopback (or the bearer of CHAT_METRICS_TOKEN)."""
+    token = settings.CHAT_METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "")
+        allowed = hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+    else:
+        allowed = request.META.get("REMOTE_ADDR") in ("127.0.0.1", "::1")
+    if not allowed:
+        return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+    body, content_type = metrics.exposition()
+    return HttpResponse(body, content_type=content_type)

@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "chat.logcontext.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -104,7 +105,7 @@ def redis_host(url: str) -> dict:
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "chat.layers.WatchedPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [redis_host(REDIS_URL)],
                 "prefix": f"{CHAT_REDIS_PREFIX}:layer",
@@ -192,8 +193,16 @@ CHAT_MAX_ROOMS_PER_SOCKET = env.int("CHAT_MAX_ROOMS_PER_SOCKET", default=200)
 CHAT_RESYNC_MAX = 200  # join_room {after} returns at most this many changes
 # A socket refreshes its presence every HEARTBEAT seconds; an entry not refreshed for
 # TTL seconds (its worker died) no longer counts as online.
-CHAT_PRESENCE_HEARTBEAT = env.float("CHAT_PRESENCE_HEARTBEAT", default=20.0)
-CHAT_PRESENCE_TTL = env.float("CHAT_PRESENCE_TTL", default=60.0)
+# A socket refreshes its presence every HEARTBEAT seconds; a socket whose worker
+# died stops counting after TTL, and every worker sweeps expired users out (and
+# tells the clients) every HEARTBEAT / 2: gone from online lists within 60 s.
+CHAT_PRESENCE_HEARTBEAT = env.float("CHAT_PRESENCE_HEARTBEAT", default=15.0)
+CHAT_PRESENCE_TTL = env.float("CHAT_PRESENCE_TTL", default=45.0)
+# This worker's name in logs and /metrics (default host:pid).
+CHAT_WORKER_NAME = env.str("CHAT_WORKER_NAME", default="")
+# /metrics answers only requests with "Authorization: Bearer <token>" when set,
+# and only requests from loopback when not (deploy/nginx keeps it internal too).
+CHAT_METRICS_TOKEN = env.str("CHAT_METRICS_TOKEN", default="")
 # Token buckets per user and kind of event: (events per second, burst). With REDIS_URL
 # they are shared by every worker (chat/ratelimit.py).
 CHAT_RATE_LIMITS = {
@@ -209,9 +218,19 @@ CHAT_RATE_LIMITS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "chat.logcontext.ContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s"
+            " user=%(user)s conn=%(conn)s %(message)s"
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

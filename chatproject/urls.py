@@ -4,6 +4,8 @@ from django.urls import include, path
 from chat import views
 
 urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics_page, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),

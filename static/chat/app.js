@@ -314,7 +314,8 @@ async function deliver(entry) {
       });
     }
   } catch (err) {
-    if (err.code === "rate_limited") {
+    if (err.code === "rate_limited" || err.code === "unavailable") {
+      // Both are passing: try again by itself (after 8 s it also offers "Retry").
       setTimeout(() => deliver(entry), err.retryAfter * 1000 + 50);
     } else if (err.code) {
       clearTimeout(entry.timer);

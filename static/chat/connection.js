@@ -5,6 +5,10 @@
 
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_FORBIDDEN = 4403; // banned or deactivated: retrying cannot help
+// A worker shutting down, or one whose message bus reconnected: come back at once
+// (to another worker), then resync. A short random delay spreads the herd.
+const CLOSE_SERVICE_RESTART = 1012;
+const RESTART_SPREAD_MS = 1000;
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 5000; // a restarted server is back within seconds
 
@@ -54,13 +58,21 @@ export class Connection {
       return;
     }
     this.onDown();
-    // Full jitter: spread reconnects so a restarted server is not stampeded.
-    const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
-    this.attempt += 1;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.connect();
-    }, ceiling / 2 + (Math.random() * ceiling) / 2);
+    }, this.delayAfter(code));
+  }
+
+  delayAfter(code) {
+    if (code === CLOSE_SERVICE_RESTART) {
+      this.attempt = 0;
+      return Math.random() * RESTART_SPREAD_MS;
+    }
+    // Full jitter: spread reconnects so a restarted server is not stampeded.
+    const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
+    this.attempt += 1;
+    return ceiling / 2 + (Math.random() * ceiling) / 2;
   }
 
   receive(text) {

@@ -1,0 +1,67 @@
+"""What this worker counts for /metrics (Prometheus text format).
+
+Each daphne worker is its own process with its own counters: scrape every worker
+on its own port (docs/DEPLOY.md); `chat_worker_info` names it.
+"""
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    generate_latest,
+)
+
+from . import worker
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+worker_info = Info("chat_worker", "This worker process", registry=REGISTRY)
+sockets_open = Gauge(
+    "chat_sockets_open",
+    "Authenticated WebSockets open on this worker",
+    registry=REGISTRY,
+)
+sockets_open.set_function(worker.open_sockets)
+sockets_opened = Counter(
+    "chat_sockets_opened", "Authenticated WebSockets accepted", registry=REGISTRY
+)
+sockets_closed = Counter(
+    "chat_sockets_closed",
+    "WebSockets closed, by close code",
+    ["code"],
+    registry=REGISTRY,
+)
+messages_sent = Counter(
+    "chat_messages",
+    "Messages stored and acknowledged (kind: room or direct); rate() for per second",
+    ["kind"],
+    registry=REGISTRY,
+)
+ack_latency = Histogram(
+    "chat_ack_latency_seconds",
+    "Time from a frame's arrival to its ack or error reply, by event",
+    ["event"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+    registry=REGISTRY,
+)
+errors = Counter(
+    "chat_errors",
+    "Error replies sent to clients, by error code",
+    ["code"],
+    registry=REGISTRY,
+)
+layer_up = Gauge(
+    "chat_layer_up",
+    "1 while the channel layer delivers, 0 while it is down",
+    registry=REGISTRY,
+)
+layer_up.set_function(lambda: 1 if worker.layer_is_up_anywhere() else 0)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics page's body and content type."""
+    worker_info.info({"worker": worker.name()})
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

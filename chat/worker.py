@@ -1,0 +1,214 @@
+"""This worker process's own state: its open sockets, and whether its channel
+layer can be trusted to deliver.
+
+A channel layer drops what is published while a subscriber is cut off from Redis,
+and says nothing (channels_redis pub/sub; shared/notes/channels-faults.md). So:
+
+- while the layer is down, `refuse_if_layer_down` turns sends away with the
+  retryable error `unavailable` rather than store messages nobody hears about;
+- when the layer's subscriber connection comes back (chat.layers tells us), every
+  socket of this worker may have missed broadcasts: they are closed with 1012, and
+  clients reconnect and resync from the last seq they saw (docs/PROTOCOL.md).
+
+A monitor task per event loop probes the layer with a round trip, so the flag also
+clears after a failure that never broke the subscriber connection.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import redis.exceptions
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from .errors import ChatError
+
+logger = logging.getLogger(__name__)
+
+CLOSE_SERVICE_RESTART = 1012  # RFC 6455: reconnect, the service is restarting
+PROBE_EVERY_UP = 5.0  # seconds between layer probes while it works
+PROBE_EVERY_DOWN = 1.0  # ... and while it is down: recover quickly
+PROBE_TIMEOUT = 2.0
+RETRY_AFTER_UNAVAILABLE = 2.0  # seconds: about a probe and a reconnect
+# What a channel layer or presence store raises when Redis is away.
+LAYER_ERRORS = (redis.exceptions.RedisError, OSError, TimeoutError)
+
+
+class Socket(Protocol):
+    async def close(self, code: int | None = None) -> None: ...
+
+
+class _LoopState:
+    """What one event loop of this process knows (daphne runs one; tests many)."""
+
+    def __init__(self) -> None:
+        self.sockets: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.layer_down_since: float | None = None
+        self.monitor: asyncio.Task | None = None
+        self.jobs: dict[str, asyncio.Task] = {}
+        self.probe_channel: str | None = None
+
+
+_states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _state() -> _LoopState:
+    loop = asyncio.get_running_loop()
+    state = _states.get(loop)
+    if state is None:
+        state = _states[loop] = _LoopState()
+    return state
+
+
+def name() -> str:
+    """This worker's name in logs and metrics: CHAT_WORKER_NAME, or host:pid."""
+    return settings.CHAT_WORKER_NAME or f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- Sockets --------------------------------------------------------------------------
+
+
+def socket_opened(sock: Socket) -> None:
+    state = _state()
+    state.sockets.add(sock)
+    if state.monitor is None or state.monitor.done():
+        state.monitor = asyncio.create_task(_monitor(state))
+
+
+def socket_closed(sock: Socket) -> None:
+    state = _state()
+    state.sockets.discard(sock)
+    if not state.sockets:
+        for task in [state.monitor, *state.jobs.values()]:
+            if task is not None:
+                task.cancel()
+        state.monitor = None
+        state.jobs.clear()
+
+
+def every(
+    interval: float, job: Callable[[list[Any]], Awaitable[None]], key: str
+) -> None:
+    """Run `job(sockets)` every `interval` seconds while this loop has sockets."""
+    state = _state()
+    task = state.jobs.get(key)
+    if task is None or task.done():
+        state.jobs[key] = asyncio.create_task(_repeat(state, interval, job))
+
+
+async def _repeat(
+    state: _LoopState, interval: float, job: Callable[[list[Any]], Awaitable[None]]
+) -> None:
+    while state.sockets:
+        await asyncio.sleep(interval)
+        try:
+            await job(list(state.sockets))
+        except LAYER_ERRORS as error:
+            layer_failed(error)
+        except Exception:
+            logger.exception("%s failed", getattr(job, "__name__", job))
+
+
+def open_sockets() -> int:
+    return sum(len(state.sockets) for state in list(_states.values()))
+
+
+async def sockets_restart(reason: str) -> None:
+    """Close every socket of this event loop with 1012 so its client resyncs."""
+    sockets = list(_state().sockets)
+    logger.warning("closing %d sockets with 1012: %s", len(sockets), reason)
+    for sock in sockets:
+        try:
+            await sock.close(code=CLOSE_SERVICE_RESTART)
+        except Exception:
+            logger.exception("could not close a socket")
+
+
+# --- The channel layer ------------------------------------------------------------
+
+
+def layer_failed(error: BaseException) -> None:
+    """Note that the layer failed (a publish, a probe, the subscriber connection)."""
+    state = _state()
+    if state.layer_down_since is None:
+        state.layer_down_since = time.monotonic()
+        logger.error("channel layer down: %s", error.__class__.__name__)
+
+
+def layer_ok() -> None:
+    state = _state()
+    if state.layer_down_since is not None:
+        down_for = time.monotonic() - state.layer_down_since
+        state.layer_down_since = None
+        logger.warning("channel layer up again after %.1f s", down_for)
+
+
+def layer_is_up() -> bool:
+    return _state().layer_down_since is None
+
+
+def layer_is_up_anywhere() -> bool:
+    """For callers off the event loop (/metrics): no loop's layer is down."""
+    return all(state.layer_down_since is None for state in list(_states.values()))
+
+
+def layer_reconnected() -> None:
+    """The subscriber connection came back: broadcasts may have been missed."""
+    layer_ok()
+    asyncio.get_running_loop().create_task(
+        sockets_restart("the channel layer reconnected")
+    )
+
+
+def refuse_if_layer_down() -> None:
+    if not layer_is_up():
+        raise unavailable()
+
+
+def unavailable() -> ChatError:
+    return ChatError(
+        "unavailable",
+        "the server cannot deliver messages right now; retry shortly",
+        retryAfter=RETRY_AFTER_UNAVAILABLE,
+    )
+
+
+async def layer_round_trip() -> None:
+    """Send a message to this worker through the layer and wait for it back.
+
+    Raises on failure (a Redis error, or TimeoutError)."""
+    state = _state()
+    layer = get_channel_layer()
+    if state.probe_channel is None:
+        state.probe_channel = await layer.new_channel("probe.")
+    token = f"{time.monotonic_ns()}"
+    await layer.send(state.probe_channel, {"type": "probe", "token": token})
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            while (await layer.receive(state.probe_channel))["token"] != token:
+                pass  # an answer to an earlier probe that timed out
+    except BaseException:
+        # The pub/sub layer drops a channel whose receive was cancelled.
+        state.probe_channel = None
+        raise
+
+
+async def _monitor(state: _LoopState) -> None:
+    while state.sockets:
+        await asyncio.sleep(
+            PROBE_EVERY_UP if state.layer_down_since is None else PROBE_EVERY_DOWN
+        )
+        try:
+            await layer_round_trip()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            layer_failed(error)
+        else:
+            layer_ok()
