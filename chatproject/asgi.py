@@ -14,6 +14,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chatproject import daphne_close_codes  # noqa: E402
+
+daphne_close_codes.install()
 
 application = ProtocolTypeRouter(
     {

@@ -21,7 +21,7 @@ import signal
 import sys
 import time
 
-from daphne.cli import CommandLine
+from daphne.cli import CommandLineInterface
 from daphne.server import Server
 
 APPLICATION = "chatproject.asgi:application"
@@ -101,7 +101,7 @@ def main(argv: list[str]) -> None:
     if any(a in ("-h", "--help") for a in daphne_args):
         print(__doc__)
     GracefulServer.grace_period = options.grace_period
-    cli = CommandLine()
+    cli = CommandLineInterface()
     cli.server_class = GracefulServer
     cli.run([*daphne_args, APPLICATION])
 

@@ -7,30 +7,29 @@ the environment given to it here. Every test makes users of its own, so tests do
 not depend on each other or on their order.
 """
 
-import json
 import os
 import re
-import secrets
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..servers import (
+    PASSWORD,
+    ROOT,
+    RUN_ID,
+    Backend,
+    Server,
+    database,
+    free_port,
+    redis_cleanup,
+)
+
 E2E_DIR = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
@@ -41,8 +40,6 @@ SCREENSHOTS = (
     if os.environ.get("UPDATE_SCREENSHOTS") == "1"
     else ARTIFACTS / "screenshots"
 )
-PASSWORD = "e2e-Pass-4821!"
-RUN_ID = secrets.token_hex(4)
 TIMEOUT_MS = 10_000
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -65,228 +62,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
 # --- The server -------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def _database() -> Iterator[str]:
-    """A database for this run only: PostgreSQL when DATABASE_URL names one
-    (created beside it, dropped at the end), else a temp-file SQLite."""
-    url = os.environ.get("DATABASE_URL", "")
-    parts = urlsplit(url)
-    if parts.scheme in ("postgres", "postgresql", "pgsql", "psql"):
-        import psycopg
-
-        name = f"chat_e2e_{RUN_ID}"
-        admin_url = urlunsplit(
-            ("postgresql", parts.netloc, "/postgres", parts.query, "")
-        )
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-        finally:
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        return
-    tmp = tempfile.mkdtemp(prefix="chat-e2e-")
-    try:
-        yield f"sqlite:///{tmp}/e2e.sqlite3"
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-class Server:
-    """daphne in a subprocess; stop() and start() again keep the same port."""
-
-    def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
-        self.env = env
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-        self.daphne = str(Path(sys.executable).parent / "daphne")
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def start(self, timeout: float = 30) -> None:
-        assert not self.running, "the server is already running"
-        with self.log_path.open("ab") as log:
-            log.write(f"\n=== daphne start {time.strftime('%X')}\n".encode())
-            self.proc = subprocess.Popen(
-                [
-                    self.daphne,
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "chatproject.asgi:application",
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"daphne exited with {self.proc.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(self.url + "/accounts/login/", timeout=2):
-                    return
-            except urllib.error.HTTPError as error:
-                if error.code < 500:
-                    return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError(f"daphne did not answer in {timeout} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        """SIGTERM, as a deploy or a crash-restart would; wait for the exit."""
-        if not self.running:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def kill(self) -> None:
-        if self.running:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def log_tail(self, lines: int = 60) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return "(no server log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-
-@dataclass
-class Backend:
-    """Set up data the quick way: Django code in a `manage.py shell` subprocess
-    on the server's database (a message stored here is not broadcast live
-    unless the server shares a Redis channel layer)."""
-
-    env: dict[str, str]
-    counter: int = 0
-
-    def run(self, code: str, **data: Any) -> Any:
-        """Run `code` with `data` bound; it may set `result` (JSON-able)."""
-        script = (
-            "import json\n"
-            f"data = json.loads({json.dumps(json.dumps(data))})\n"
-            "result = None\n"
-            f"{code}\n"
-            "print('E2E-RESULT:' + json.dumps(result))\n"
-        )
-        proc = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", script],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"manage.py shell failed:\n{proc.stderr[-3000:]}")
-        for line in reversed(proc.stdout.splitlines()):
-            if line.startswith("E2E-RESULT:"):
-                return json.loads(line.removeprefix("E2E-RESULT:"))
-        raise RuntimeError(f"no result from manage.py shell:\n{proc.stdout[-2000:]}")
-
-    def unique(self, prefix: str) -> str:
-        self.counter += 1
-        return f"{prefix}{self.counter}{RUN_ID[:4]}"
-
-    def users(self, *prefixes: str, exact: bool = False) -> list[str]:
-        """Create users (password PASSWORD); fresh names unless `exact`."""
-        names = list(prefixes) if exact else [self.unique(p) for p in prefixes]
-        self.run(
-            "from django.contrib.auth import get_user_model\n"
-            "from django.contrib.auth.hashers import make_password\n"
-            "hashed = make_password(data['password'])\n"
-            "for name in data['names']:\n"
-            "    get_user_model().objects.create(username=name, password=hashed)\n",
-            names=names,
-            password=PASSWORD,
-        )
-        return names
-
-    def room(
-        self,
-        owner: str,
-        name: str,
-        *,
-        kind: str = "public",
-        topic: str = "",
-        members: tuple[str, ...] = (),
-    ) -> str:
-        self.run(
-            "from django.contrib.auth import get_user_model\n"
-            "from chat import services\n"
-            "User = get_user_model()\n"
-            "owner = User.objects.get(username=data['owner'])\n"
-            "room = services.room_create(user=owner, name=data['name'],"
-            " kind=data['kind'], topic=data['topic'])\n"
-            "for m in User.objects.filter(username__in=data['members']):\n"
-            "    services.membership_add(room=room, user=m)\n",
-            owner=owner,
-            name=name,
-            kind=kind,
-            topic=topic,
-            members=list(members),
-        )
-        return name
-
-    def messages(
-        self,
-        room: str,
-        posts: list[tuple[str, str]],
-        *,
-        days_ago: int = 0,
-    ) -> list[int]:
-        """Store (username, body) posts in order; dated `days_ago` days back."""
-        return self.run(
-            "import datetime\n"
-            "from django.contrib.auth import get_user_model\n"
-            "from django.utils import timezone\n"
-            "from chat import services\n"
-            "from chat.models import Message\n"
-            "users = {u.username: u for u in get_user_model().objects.filter("
-            "username__in={a for a, _ in data['posts']})}\n"
-            "result = []\n"
-            "for author, body in data['posts']:\n"
-            "    sent = services.message_send(user=users[author],"
-            " room_name=data['room'], body=body)\n"
-            "    result.append(sent.message.id)\n"
-            "if data['days_ago']:\n"
-            "    start = timezone.now() - datetime.timedelta(days=data['days_ago'])\n"
-            "    for i, pk in enumerate(result):\n"
-            "        Message.objects.filter(pk=pk).update("
-            "created_at=start + datetime.timedelta(minutes=3 * i))\n",
-            room=room,
-            posts=[list(p) for p in posts],
-            days_ago=days_ago,
-        )
-
-
 @pytest.fixture(scope="package")  # torn down with the browser, after these tests
 def _server() -> Iterator[Server]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / f"server-{RUN_ID}.log"
-    with _database() as database_url:
+    with database("e2e") as database_url:
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -305,27 +85,13 @@ def _server() -> Iterator[Server]:
                 stderr=subprocess.STDOUT,
                 check=True,
             )
-        server = Server(env, _free_port(), log_path)
+        server = Server(env, free_port(), log_path)
         server.start()
         try:
             yield server
         finally:
             server.stop()
-            _redis_cleanup(env)
-
-
-def _redis_cleanup(env: dict[str, str]) -> None:
-    if not env.get("REDIS_URL"):
-        return
-    import redis
-
-    client = redis.Redis.from_url(env["REDIS_URL"])
-    try:
-        keys = list(client.scan_iter(f"{env['CHAT_REDIS_PREFIX']}*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+            redis_cleanup(env)
 
 
 @pytest.fixture

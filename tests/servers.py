@@ -1,0 +1,306 @@
+"""Real processes for the tests that need them: a database of the run's own,
+workers (python -m chatproject.server), a private Redis, and Django code run
+against a server's database.
+
+The in-process fixtures of tests/conftest.py (channel layer, presence, password
+hashers) do not reach these processes: they are configured only by the
+environment given to them.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "e2e-Pass-4821!"
+RUN_ID = secrets.token_hex(4)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def database(label: str) -> Iterator[str]:
+    """A database for this run only: PostgreSQL when DATABASE_URL names one
+    (created beside it, dropped at the end), else a temp-file SQLite."""
+    url = os.environ.get("DATABASE_URL", "")
+    parts = urlsplit(url)
+    if parts.scheme in ("postgres", "postgresql", "pgsql", "psql"):
+        import psycopg
+
+        name = f"chat_{label}_{RUN_ID}"
+        admin_url = urlunsplit(
+            ("postgresql", parts.netloc, "/postgres", parts.query, "")
+        )
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+        finally:
+            with psycopg.connect(admin_url, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return
+    tmp = tempfile.mkdtemp(prefix=f"chat-{label}-")
+    try:
+        yield f"sqlite:///{tmp}/{label}.sqlite3"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Server:
+    """A worker (python -m chatproject.server, the graceful daphne launcher) in a
+    subprocess; stop() and start() again keep the same port."""
+
+    def __init__(
+        self, env: dict[str, str], port: int, log_path: Path, *args: str
+    ) -> None:
+        self.env = env
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}/ws/chat/"
+        self.log_path = log_path
+        self.args = args
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, timeout: float = 30) -> None:
+        assert not self.running, "the server is already running"
+        with self.log_path.open("ab") as log:
+            log.write(f"\n=== server start {time.strftime('%X')}\n".encode())
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "chatproject.server",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    *self.args,
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"daphne exited with {self.proc.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(self.url + "/accounts/login/", timeout=2):
+                    return
+            except urllib.error.HTTPError as error:
+                if error.code < 500:
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"daphne did not answer in {timeout} s:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 15) -> None:
+        """SIGTERM, as a deploy or a crash-restart would; wait for the exit."""
+        if not self.running:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        if self.running:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no server log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class Backend:
+    """Set up data the quick way: Django code in a `manage.py shell` subprocess
+    on the server's database (a message stored here is not broadcast live
+    unless the server shares a Redis channel layer)."""
+
+    env: dict[str, str]
+    counter: int = 0
+
+    def run(self, code: str, **data: Any) -> Any:
+        """Run `code` with `data` bound; it may set `result` (JSON-able)."""
+        script = (
+            "import json\n"
+            f"data = json.loads({json.dumps(json.dumps(data))})\n"
+            "result = None\n"
+            f"{code}\n"
+            "print('E2E-RESULT:' + json.dumps(result))\n"
+        )
+        proc = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", script],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"manage.py shell failed:\n{proc.stderr[-3000:]}")
+        for line in reversed(proc.stdout.splitlines()):
+            if line.startswith("E2E-RESULT:"):
+                return json.loads(line.removeprefix("E2E-RESULT:"))
+        raise RuntimeError(f"no result from manage.py shell:\n{proc.stdout[-2000:]}")
+
+    def unique(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}{RUN_ID[:4]}"
+
+    def users(self, *prefixes: str, exact: bool = False) -> list[str]:
+        """Create users (password PASSWORD); fresh names unless `exact`."""
+        names = list(prefixes) if exact else [self.unique(p) for p in prefixes]
+        self.run(
+            "from django.contrib.auth import get_user_model\n"
+            "from django.contrib.auth.hashers import make_password\n"
+            "hashed = make_password(data['password'])\n"
+            "for name in data['names']:\n"
+            "    get_user_model().objects.create(username=name, password=hashed)\n",
+            names=names,
+            password=PASSWORD,
+        )
+        return names
+
+    def room(
+        self,
+        owner: str,
+        name: str,
+        *,
+        kind: str = "public",
+        topic: str = "",
+        members: tuple[str, ...] = (),
+    ) -> str:
+        self.run(
+            "from django.contrib.auth import get_user_model\n"
+            "from chat import services\n"
+            "User = get_user_model()\n"
+            "owner = User.objects.get(username=data['owner'])\n"
+            "room = services.room_create(user=owner, name=data['name'],"
+            " kind=data['kind'], topic=data['topic'])\n"
+            "for m in User.objects.filter(username__in=data['members']):\n"
+            "    services.membership_add(room=room, user=m)\n",
+            owner=owner,
+            name=name,
+            kind=kind,
+            topic=topic,
+            members=list(members),
+        )
+        return name
+
+    def messages(
+        self,
+        room: str,
+        posts: list[tuple[str, str]],
+        *,
+        days_ago: int = 0,
+    ) -> list[int]:
+        """Store (username, body) posts in order; dated `days_ago` days back."""
+        return self.run(
+            "import datetime\n"
+            "from django.contrib.auth import get_user_model\n"
+            "from django.utils import timezone\n"
+            "from chat import services\n"
+            "from chat.models import Message\n"
+            "users = {u.username: u for u in get_user_model().objects.filter("
+            "username__in={a for a, _ in data['posts']})}\n"
+            "result = []\n"
+            "for author, body in data['posts']:\n"
+            "    sent = services.message_send(user=users[author],"
+            " room_name=data['room'], body=body)\n"
+            "    result.append(sent.message.id)\n"
+            "if data['days_ago']:\n"
+            "    start = timezone.now() - datetime.timedelta(days=data['days_ago'])\n"
+            "    for i, pk in enumerate(result):\n"
+            "        Message.objects.filter(pk=pk).update("
+            "created_at=start + datetime.timedelta(minutes=3 * i))\n",
+            room=room,
+            posts=[list(p) for p in posts],
+            days_ago=days_ago,
+        )
+
+
+class RedisServer:
+    """A private redis-server on a free port, to stop and start at will (nothing
+    kept on disk: a restart loses everything, as the chaos test wants)."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 10) -> None:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    *("redis-server", "--port", str(self.port)),
+                    *("--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise RuntimeError(f"redis-server did not start on {self.port}")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def redis_cleanup(env: dict[str, str]) -> None:
+    if not env.get("REDIS_URL"):
+        return
+    import redis
+
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    try:
+        keys = list(client.scan_iter(f"{env['CHAT_REDIS_PREFIX']}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
