@@ -7,6 +7,7 @@ hashers) do not reach these processes: they are configured only by the
 environment given to them.
 """
 
+import itertools
 import json
 import os
 import secrets
@@ -29,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "e2e-Pass-4821!"
 RUN_ID = secrets.token_hex(4)
+_unique_numbers = itertools.count(1)  # one series per run: names never collide
 
 
 def free_port() -> int:
@@ -152,7 +154,6 @@ class Backend:
     unless the server shares a Redis channel layer)."""
 
     env: dict[str, str]
-    counter: int = 0
 
     def run(self, code: str, **data: Any) -> Any:
         """Run `code` with `data` bound; it may set `result` (JSON-able)."""
@@ -179,8 +180,7 @@ class Backend:
         raise RuntimeError(f"no result from manage.py shell:\n{proc.stdout[-2000:]}")
 
     def unique(self, prefix: str) -> str:
-        self.counter += 1
-        return f"{prefix}{self.counter}{RUN_ID[:4]}"
+        return f"{prefix}{next(_unique_numbers)}{RUN_ID[:4]}"
 
     def users(self, *prefixes: str, exact: bool = False) -> list[str]:
         """Create users (password PASSWORD); fresh names unless `exact`."""

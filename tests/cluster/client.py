@@ -98,9 +98,12 @@ class Client:
         ack = next(self.acks)
         future = asyncio.get_running_loop().create_future()
         self.waiting[ack] = future
-        await self.ws.send(json.dumps({"event": event, "data": data or {}, "ack": ack}))
+        frame = json.dumps({"event": event, "data": data or {}, "ack": ack})
         try:
+            await self.ws.send(frame)
             reply = await asyncio.wait_for(future, timeout)
+        except ConnectionClosed as closed:
+            raise ConnectionError(f"socket closed: {closed}") from closed
         finally:
             self.waiting.pop(ack, None)
         if reply.get("status") == "error":
@@ -108,7 +111,10 @@ class Client:
         return reply
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
-        await self.ws.send(json.dumps({"event": event, "data": data}))
+        try:
+            await self.ws.send(json.dumps({"event": event, "data": data}))
+        except ConnectionClosed as closed:
+            raise ConnectionError(f"socket closed: {closed}") from closed
 
     async def event(
         self, name: str, timeout: float = TIMEOUT, **match: Any

@@ -173,7 +173,8 @@ class Nginx:
         self.dir.mkdir(parents=True, exist_ok=True)
         site = (ROOT / "deploy" / "nginx" / "chat.conf").read_text()
         upstreams = "".join(f"    server 127.0.0.1:{w.port};\n" for w in workers)
-        site = re.sub(r"(    server 127\.0\.0\.1:\d+;[^\n]*\n)+", upstreams, site, count=1)
+        upstream_lines = r"(    server 127\.0\.0\.1:\d+;[^\n]*\n)+"
+        site = re.sub(upstream_lines, upstreams, site, count=1)
         site = re.sub(r"listen 80;", f"listen 127.0.0.1:{self.port};", site)
         (self.dir / "site.conf").write_text(site)
         (self.dir / "nginx.conf").write_text(
