@@ -37,7 +37,7 @@ function roomState(name) {
   if (!rooms.has(name)) {
     rooms.set(name, {
       name, kind: "public", topic: "", role: "member", with: null,
-      unread: 0, lastReadId: null, lastMessageId: null, seq: null,
+      unread: 0, lastReadId: null, lastMessageId: null, seq: null, seqAbove: new Set(),
       joined: false, loaded: false, hasMore: false, loadingHistory: false,
       messages: new Map(), users: [], typers: new Map(),
     });
@@ -56,6 +56,27 @@ function upsertRoom(info) {
   // what a resync must start from, or changes made while we were away are skipped.
   if (info.seq != null && room.seq == null) room.seq = info.seq;
   return room;
+}
+
+// `room.seq` is the seq up to which we hold every change of the room, and
+// `room.seqAbove` the changes we hold past it. A room's events can arrive out of
+// order (each worker publishes its own), so resyncing from the highest seq seen
+// could skip one still on its way.
+function holdSeq(room, seq) {
+  if (seq == null || room.seq == null || seq <= room.seq) return;
+  room.seqAbove.add(seq);
+  advanceSeq(room);
+}
+
+// A join reply holds every change up to its `seq`.
+function coverSeq(room, seq) {
+  room.seq = Math.max(room.seq ?? 0, seq);
+  for (const s of room.seqAbove) if (s <= room.seq) room.seqAbove.delete(s);
+  advanceSeq(room);
+}
+
+function advanceSeq(room) {
+  while (room.seqAbove.delete(room.seq + 1)) room.seq += 1;
 }
 
 function directRoomWith(username) {
@@ -131,7 +152,7 @@ async function joinRoom(name) {
     room.loaded = true;
     room.hasMore = ack.hasMore;
   }
-  room.seq = Math.max(room.seq ?? 0, ack.seq);
+  coverSeq(room, ack.seq);
   if (!fresh && ack.hasMore) return joinRoom(name); // more missed changes
   if (isViewing(room)) markRead(room);
   if (name === current) renderAll();
@@ -143,7 +164,7 @@ async function joinRoom(name) {
 // `live`: it happened since we last looked (an event, or a catch-up after a
 // reconnect), so it may be unread; history pages are not.
 function storeMessage(room, m, live = true) {
-  if (m.seq != null) room.seq = Math.max(room.seq ?? 0, m.seq);
+  holdSeq(room, m.seq);
   const previous = room.messages.get(m.id);
   room.messages.set(m.id, { ...previous, ...m, state: "delivered" });
   const isNew = !previous && m.id > (room.lastMessageId || 0);
@@ -247,7 +268,7 @@ const handlers = {
 
 function changeMessage(roomName, id, change, seq) {
   const room = roomState(roomName);
-  room.seq = Math.max(room.seq ?? 0, seq);
+  holdSeq(room, seq);
   const message = room.messages.get(id);
   if (!message) return;
   Object.assign(message, change);

@@ -1,0 +1,154 @@
+"""What a worker tells its operators and does when its channel layer fails:
+/healthz, /metrics, log lines, refusing sends while the layer is down, and making
+clients resync when the layer reconnects."""
+
+import asyncio
+import logging
+
+import pytest
+from django.conf import settings
+from django.test import AsyncClient
+
+from chat import views, worker
+from chat.consumers import Delivered
+from chat.logcontext import ContextFilter
+from chat.models import Message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+needs_redis = pytest.mark.skipif(
+    not settings.REDIS_URL, reason="only on the Redis channel layer"
+)
+
+
+async def test_sends_are_refused_while_the_layer_is_down(amake_user, sockets):
+    ana = await amake_user("ana")
+    a = await sockets(ana)
+    await a.join("general")
+    worker.layer_failed(ConnectionError("test"))
+    try:
+        reply = await a.request(
+            "send_message", {"room": "general", "message": "lost?", "clientId": "x"}
+        )
+        assert reply["code"] == "unavailable" and reply["retryAfter"] > 0
+        # Refused before anything was stored: a retry cannot make a duplicate.
+        assert await Message.objects.acount() == 0
+        # Reads still work.
+        assert (await a.request("list_rooms"))["status"] == "ok"
+    finally:
+        worker.layer_ok()
+    assert (await a.say("general", "now", clientId="x"))["duplicate"] is False
+
+
+async def test_the_layer_monitor_notices_recovery(amake_user, sockets, monkeypatch):
+    monkeypatch.setattr(worker, "PROBE_EVERY_DOWN", 0.05)
+    ana = await amake_user("ana")
+    await sockets(ana)
+    worker.layer_failed(ConnectionError("test"))
+    for _ in range(100):
+        if worker.layer_is_up():
+            break
+        await asyncio.sleep(0.05)
+    assert worker.layer_is_up()
+
+
+@needs_redis
+async def test_a_reconnected_layer_closes_sockets_with_1012(amake_user, sockets):
+    """Redis pub/sub drops what is published while a subscriber is away: after its
+    connection comes back, every socket is closed so its client resyncs."""
+    import redis.asyncio
+
+    ana = await amake_user("ana")
+    a = await sockets(ana)
+    await a.join("general")
+    client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    try:
+        # Cut the subscriber connections; redis-py reconnects and re-subscribes.
+        await client.client_kill_filter(_type="pubsub")
+    finally:
+        await client.aclose()
+    message = await asyncio.wait_for(a.communicator.output_queue.get(), 10)
+    while message["type"] != "websocket.close":
+        message = await asyncio.wait_for(a.communicator.output_queue.get(), 10)
+    assert message["code"] == 1012
+    a.closed = True
+
+
+def test_a_socket_sends_each_seq_once_in_any_order():
+    delivered = Delivered(floor=10)
+    assert [delivered.first_time(s) for s in (9, 10, 12, 11, 12, 13, 11)] == [
+        False,
+        False,
+        True,
+        True,
+        False,
+        True,
+        False,
+    ]
+    assert (delivered.floor, delivered.above) == (13, set())
+
+
+async def test_healthz_checks_the_database_and_the_layer():
+    response = await AsyncClient().get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["checks"] == {"database": "ok", "channel_layer": "ok"}
+    assert body["worker"] == worker.name()
+
+
+async def test_healthz_says_503_and_why_when_the_layer_fails(monkeypatch):
+    async def broken() -> None:
+        raise ConnectionError("refused")
+
+    monkeypatch.setattr(worker, "layer_round_trip", broken)
+    response = await AsyncClient().get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "channel_layer": "unreachable (ConnectionError)",
+    }
+
+
+async def test_metrics_count_sockets_messages_latency_and_errors(amake_user, sockets):
+    ana = await amake_user("ana")
+    a = await sockets(ana)
+    await a.join("general")
+    await a.say("general", "counted")
+    await a.request("send_message", {"room": "general", "message": ""})
+    page = await AsyncClient().get("/metrics")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "chat_sockets_open 1.0" in text
+    assert 'chat_messages_total{kind="room"}' in text
+    assert 'chat_ack_latency_seconds_count{event="send_message"}' in text
+    assert 'chat_errors_total{code="invalid"}' in text
+    assert f'chat_worker_info{{worker="{worker.name()}"}} 1.0' in text
+
+
+def test_metrics_are_not_public(settings, rf):
+    outsider = rf.get("/metrics", REMOTE_ADDR="203.0.113.9")
+    assert views.metrics_page(outsider).status_code == 403
+    settings.CHAT_METRICS_TOKEN = "s3cret"
+    assert views.metrics_page(rf.get("/metrics")).status_code == 403  # loopback too
+    bearer = rf.get(
+        "/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer s3cret"
+    )
+    assert views.metrics_page(bearer).status_code == 200
+
+
+async def test_log_lines_name_the_user_and_connection_not_the_message(
+    amake_user, sockets, caplog
+):
+    ana = await amake_user("ana")
+    caplog.handler.addFilter(ContextFilter())  # as settings.LOGGING does
+    with caplog.at_level(logging.DEBUG, logger="chat"):
+        a = await sockets(ana)
+        await a.join("general")
+        await a.say("general", "a secret body")
+        await a.request("send_message", {"room": "nowhere!", "message": "x"})
+    lines = [r for r in caplog.records if r.name.startswith("chat")]
+    assert lines, "nothing logged"
+    assert all(hasattr(r, "user") and hasattr(r, "conn") for r in lines)
+    connected = [r for r in lines if r.getMessage().startswith("connected")]
+    assert connected and connected[0].user == "ana" and connected[0].conn != "-"
+    assert all("a secret body" not in r.getMessage() for r in lines)
