@@ -5,6 +5,7 @@ then reaches the live sockets (on every worker, through the target's user group)
 Every action is recorded as a ModerationAction.
 """
 
+import logging
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
@@ -25,6 +26,7 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_SESSION_ENDED = 4401
 
 Kind = ModerationAction.Kind
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -193,4 +195,12 @@ def _kick_sockets(room: Room, target: User, reason: str) -> None:
 
 
 def _record(actor: User, kind: str, **details: object) -> None:
-    ModerationAction.objects.create(actor=actor, kind=kind, **details)
+    action = ModerationAction.objects.create(actor=actor, kind=kind, **details)
+    # The reason is the moderator's text: it stays in the audit log, not the logs.
+    logger.info(
+        "moderation %s by %s: target=%s room=%s",
+        kind,
+        actor.get_username(),
+        getattr(action, "target", None),
+        getattr(action, "room", None),
+    )
