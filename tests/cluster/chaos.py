@@ -52,6 +52,7 @@ class Member:
     attempts: Counter = field(default_factory=Counter)  # cid: sends
     errors: Counter = field(default_factory=Counter)  # error code: count
     close_codes: Counter = field(default_factory=Counter)
+    acked_as_duplicate: int = 0  # stored by an earlier attempt whose ack was lost
     live_duplicates: int = 0  # live frames for a seq already held: must stay 0
     resync_overlap: int = 0  # resync items already held (allowed by the protocol)
     via_resync: int = 0  # items first seen in a resync
@@ -164,6 +165,7 @@ class Member:
             except (ConnectionError, TimeoutError):
                 return
             if cid in self.outbox:
+                self.acked_as_duplicate += ack["duplicate"]
                 del self.outbox[cid]
                 self.acked[cid] = (ack["room"], ack["messageId"])
                 self.ack_times[cid] = time.monotonic()
@@ -196,6 +198,7 @@ def score(members: list[Member], room_members: dict[str, list[str]]) -> dict:
         "retried": sum(1 for m in members for n in m.attempts.values() if n > 1),
         "acked": sum(len(m.acked) for m in members),
         "unacked": sum(len(m.outbox) for m in members),
+        "acked_as_duplicate": sum(m.acked_as_duplicate for m in members),
         "expected_deliveries": sum(
             len(acked_by_room.get(room, ())) * len(names)
             for room, names in room_members.items()
