@@ -29,6 +29,7 @@ async def test_sigterm_closes_sockets_with_1012_and_exits(make_cluster, close_cl
     assert await b0.closed(timeout=5) == 1012
     await asyncio.to_thread(stopping.proc.wait, 10)
     stopped_in = time.monotonic() - started
+    print(f"SIGTERM: exited after {stopped_in:.2f} s")
     assert stopping.proc.returncode == 0
     assert stopped_in < 5  # the grace period given to the workers
     log = stopping.log_path.read_text()
@@ -71,6 +72,7 @@ async def test_presence_heals_after_a_worker_is_killed(make_cluster, close_clien
         if ana not in online:
             break
     gone_after = time.monotonic() - killed
+    print(f"SIGKILL: offline everywhere after {gone_after:.2f} s (TTL 3 s)")
     users = (await cat1.event("room_users", timeout=10, room=room))["users"]
     assert users == sorted([ben, cat])
     assert all(ben in online for online in seen_online)  # his other tab held on
@@ -115,7 +117,9 @@ async def test_while_redis_is_down_sends_fail_visibly_then_recover(
     )
     got = await b.event("receive_message", id=sent["messageId"])
     assert got["seq"] > joined["seq"]
-    assert time.monotonic() - back < 10
+    recovered = time.monotonic() - back
+    print(f"Redis restart: a retried send delivered {recovered:.2f} s after")
+    assert recovered < 10
 
 
 @pytest.mark.timeout(240)
