@@ -53,6 +53,7 @@ class _LoopState:
         self.monitor: asyncio.Task | None = None
         self.jobs: dict[str, asyncio.Task] = {}
         self.probe_channel: str | None = None
+        self.probe: asyncio.Task | None = None
 
 
 _states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -182,8 +183,16 @@ def unavailable() -> ChatError:
 async def layer_round_trip() -> None:
     """Send a message to this worker through the layer and wait for it back.
 
-    Raises on failure (a Redis error, or TimeoutError)."""
+    Raises on failure (a Redis error, or TimeoutError). Concurrent callers (the
+    monitor, health checks) share one probe: several receivers on the one probe
+    channel would take each other's replies."""
     state = _state()
+    if state.probe is None or state.probe.done():
+        state.probe = asyncio.create_task(_probe(state))
+    await asyncio.shield(state.probe)
+
+
+async def _probe(state: _LoopState) -> None:
     layer = get_channel_layer()
     if state.probe_channel is None:
         state.probe_channel = await layer.new_channel("probe.")

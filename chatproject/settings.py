@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "chatproject.middleware.CloseDatabaseConnectionsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -193,8 +194,6 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=64 * 1024)
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=20)
 CHAT_MAX_ROOMS_PER_SOCKET = env.int("CHAT_MAX_ROOMS_PER_SOCKET", default=200)
 CHAT_RESYNC_MAX = 200  # join_room {after} returns at most this many changes
-# A socket refreshes its presence every HEARTBEAT seconds; an entry not refreshed for
-# TTL seconds (its worker died) no longer counts as online.
 # A socket refreshes its presence every HEARTBEAT seconds; a socket whose worker
 # died stops counting after TTL, and every worker sweeps expired users out (and
 # tells the clients) every HEARTBEAT / 2: gone from online lists within 60 s.

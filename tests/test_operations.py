@@ -96,6 +96,11 @@ async def test_healthz_checks_the_database_and_the_layer():
     assert body["worker"] == worker.name()
 
 
+async def test_concurrent_health_checks_share_one_probe():
+    replies = await asyncio.gather(*(AsyncClient().get("/healthz") for _ in range(20)))
+    assert [r.status_code for r in replies] == [200] * 20
+
+
 async def test_healthz_says_503_and_why_when_the_layer_fails(monkeypatch):
     async def broken() -> None:
         raise ConnectionError("refused")
@@ -110,19 +115,33 @@ async def test_healthz_says_503_and_why_when_the_layer_fails(monkeypatch):
 
 
 async def test_metrics_count_sockets_messages_latency_and_errors(amake_user, sockets):
+    before = await metrics_page()
     ana = await amake_user("ana")
     a = await sockets(ana)
     await a.join("general")
     await a.say("general", "counted")
     await a.request("send_message", {"room": "general", "message": ""})
+    after = await metrics_page()
+    assert after["chat_sockets_open"] == before["chat_sockets_open"] + 1
+    sent = 'chat_messages_total{kind="room"}'
+    assert after[sent] == before.get(sent, 0) + 1
+    latency = 'chat_ack_latency_seconds_count{event="send_message"}'
+    assert after[latency] == before.get(latency, 0) + 2
+    invalid = 'chat_errors_total{code="invalid"}'
+    assert after[invalid] == before.get(invalid, 0) + 1
+    assert after[f'chat_worker_info{{worker="{worker.name()}"}}'] == 1
+
+
+async def metrics_page() -> dict[str, float]:
+    """/metrics as {sample with labels: value}."""
     page = await AsyncClient().get("/metrics")
     assert page.status_code == 200
-    text = page.content.decode()
-    assert "chat_sockets_open 1.0" in text
-    assert 'chat_messages_total{kind="room"}' in text
-    assert 'chat_ack_latency_seconds_count{event="send_message"}' in text
-    assert 'chat_errors_total{code="invalid"}' in text
-    assert f'chat_worker_info{{worker="{worker.name()}"}} 1.0' in text
+    samples = {}
+    for line in page.content.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
 
 
 def test_metrics_are_not_public(settings, rf):

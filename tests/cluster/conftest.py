@@ -176,6 +176,8 @@ class Nginx:
         upstream_lines = r"(    server 127\.0\.0\.1:\d+;[^\n]*\n)+"
         site = re.sub(upstream_lines, upstreams, site, count=1)
         site = re.sub(r"listen 80;", f"listen 127.0.0.1:{self.port};", site)
+        # collectstatic's output in production; the sources do under DEBUG.
+        site = site.replace("/srv/chat/staticfiles/", f"{ROOT}/static/")
         (self.dir / "site.conf").write_text(site)
         (self.dir / "nginx.conf").write_text(
             f"pid {self.dir}/nginx.pid;\n"

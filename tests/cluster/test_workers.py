@@ -99,11 +99,19 @@ async def test_through_nginx(make_cluster, close_clients):
 
 async def _through_nginx(cluster, nginx: Nginx, close_clients: list) -> None:
     ana, ben = cluster.users("ana", "ben")
-    health = await wait_for_health(nginx.url)
-    assert health["status"] == "ok"
-    # /metrics is for the workers' own ports only (scraped directly).
-    status, _ = await asyncio.to_thread(http_get, nginx.url + "/metrics")
-    assert status == 403
+    # Requests spread over both workers (least_conn: none holds a socket yet).
+    workers = set()
+    for _ in range(6):
+        health = await wait_for_health(nginx.url)
+        assert health["status"] == "ok"
+        workers.add(health["worker"])
+    assert workers == {"w0", "w1"}
+    # nginx passes /metrics from this host only; the page names its worker.
+    status, body = await asyncio.to_thread(http_get, nginx.url + "/metrics")
+    assert status == 200 and b'chat_worker_info{worker="w' in body
+    # Static files straight from nginx.
+    status, body = await asyncio.to_thread(http_get, nginx.url + "/static/chat/app.js")
+    assert status == 200 and b"synchronise" in body
 
     # Sockets through nginx, and one straight on a worker, share a room.
     room = f"via-nginx-{cluster.name}"
@@ -115,12 +123,6 @@ async def _through_nginx(cluster, nginx: Nginx, close_clients: list) -> None:
     sent = await b.request("send_message", {"room": room, "message": "hi nginx"})
     got = await a.event("receive_message", id=sent["messageId"])
     assert got["message"] == "hi nginx"
-
-    # Each request through nginx lands on some worker; both answer.
-    workers = set()
-    for _ in range(6):
-        workers.add((await wait_for_health(nginx.url))["worker"])
-    assert workers == {"w0", "w1"}
 
 
 async def wait_for_health(url: str) -> dict:
