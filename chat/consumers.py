@@ -9,9 +9,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -91,6 +93,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
     user: Any = None
     username = ""
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # channels 4.2+ runs aclose_old_connections() before every handler: a hop
+        # to the worker's sync thread for each frame in or out, which capped a
+        # worker at ~2,000 deliveries/s (docs/BENCHMARKS.md). Every database call
+        # here goes through in_db_thread, which closes stale connections itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
+
     # --- Connection -------------------------------------------------------------------
 
     async def connect(self) -> None:
@@ -99,7 +111,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        if await database_sync_to_async(selectors.user_is_site_banned)(user):
+        if await in_db_thread(selectors.user_is_site_banned)(user):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.username = user.get_username()
@@ -239,9 +251,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def call(self, fn: Callable[..., R], **kwargs: Any) -> R:
         """Run a domain function off the event loop; send what it broadcast."""
-        result, broadcasts = await database_sync_to_async(events.collecting(fn))(
-            **kwargs
-        )
+        result, broadcasts = await in_db_thread(events.collecting(fn))(**kwargs)
         await events.send(broadcasts)
         return result
 
@@ -523,6 +533,25 @@ async def presence_sweep(sockets: list[ChatConsumer]) -> None:
             await events.broadcast(
                 joined.audience, "room_users", {"room": joined.name, "users": users}
             )
+
+
+_db_threads: ThreadPoolExecutor | None = None
+
+
+def in_db_thread(fn: Callable[..., R]) -> Callable[..., Awaitable[R]]:
+    """`fn` made awaitable, run in a pool of CHAT_DB_THREADS threads.
+
+    Channels' default runs every socket's database work in one thread per worker,
+    so one slow query holds up every socket, and a worker's message rate is capped
+    by the database round trips of one thread. Each thread of the pool keeps its own
+    connection (CONN_MAX_AGE), and database_sync_to_async still closes stale ones.
+    """
+    global _db_threads
+    if _db_threads is None:
+        _db_threads = ThreadPoolExecutor(
+            settings.CHAT_DB_THREADS, thread_name_prefix="chat-db"
+        )
+    return database_sync_to_async(fn, thread_sensitive=False, executor=_db_threads)
 
 
 def too_big(data: str | bytes) -> bool:

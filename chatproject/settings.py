@@ -159,8 +159,9 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # Probes and scrapers talk plain HTTP to a worker's own port.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Only a benchmark on plain-HTTP localhost turns these off (bench/serve.sh).
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -194,6 +195,11 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=64 * 1024)
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=20)
 CHAT_MAX_ROOMS_PER_SOCKET = env.int("CHAT_MAX_ROOMS_PER_SOCKET", default=200)
 CHAT_RESYNC_MAX = 200  # join_room {after} returns at most this many changes
+# Threads running the sockets' database work in each worker (each holds its own
+# connection). One keeps every socket's database work in order, as channels does;
+# more lift the message rate (docs/BENCHMARKS.md) but are not yet proven by the
+# chaos test, and SQLite cannot take concurrent writers.
+CHAT_DB_THREADS = env.int("CHAT_DB_THREADS", default=1)
 # A socket refreshes its presence every HEARTBEAT seconds; a socket whose worker
 # died stops counting after TTL, and every worker sweeps expired users out (and
 # tells the clients) every HEARTBEAT / 2: gone from online lists within 60 s.

@@ -1,0 +1,334 @@
+"""The load benchmark: `python -m bench SCENARIO --url URL [options]`.
+
+Scenarios (docs/BENCHMARKS.md has the figures and how they were taken):
+
+  fanout   C clients in R rooms, every client sending, at a total rate of M
+           messages/s for D seconds. Reports offered and delivered messages per
+           second, delivery latency (send -> each member's receive) p50/p95/p99/max,
+           ack latency, lost and duplicated deliveries, errors by code.
+  ramp     fanout at rising rates; the highest with p99 under --p99-ms and
+           nothing lost.
+  connect  N sockets opened and joined: time until all joined, and the server's
+           memory per socket (with --server-pid, for a server on this machine).
+
+--peer chat (default) drives this chat: users bench-0... are signed up once and
+logged in through the real forms (sessions are cached in ~/.cache/chat-bench).
+--peer socketio drives the Socket.io tutorial's server (bench/peers/socketio).
+Every loop is bounded in time; the load runs in --procs processes, whose own CPU
+use is reported so a saturated generator is visible.
+"""
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from . import load
+
+PEERS = {"chat": "bench.chat_client", "socketio": "bench.peers.socketio_client"}
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    peer = __import__(PEERS[args.peer], fromlist=["prepare_identities"])
+    if args.scenario == "connect":
+        result = connect(args, peer)
+    elif args.scenario == "ramp":
+        result = ramp(args, peer)
+    else:
+        result = fanout(args, peer, args.rate)
+        print_table([result])
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("scenario", choices=["fanout", "ramp", "connect"])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--peer", choices=sorted(PEERS), default="chat")
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--rooms", type=int, default=10)
+    parser.add_argument(
+        "--rate", type=float, default=250, help="messages/s, all clients together"
+    )
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--drain", type=float, default=2, help="s to wait at the end")
+    parser.add_argument("--procs", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    parser.add_argument("--sockets-per-user", type=int, default=1)
+    parser.add_argument("--rates", help="ramp: comma-separated messages/s")
+    parser.add_argument("--p99-ms", type=float, default=100)
+    parser.add_argument("--server-pid", type=int, help="connect: measure its memory")
+    parser.add_argument("--json", help="also write the results to this file")
+    return parser.parse_args(argv)
+
+
+# --- Scenarios ---------------------------------------------------------------------
+
+
+def fanout(args: argparse.Namespace, peer, rate: float) -> dict:
+    run_id = secrets.token_hex(3)
+    clients = plan_clients(args, peer, run_id)
+    pipes, procs, progress = start_procs(args, clients)
+    try:
+        ready = wait_ready(pipes, timeout=120 + len(clients) / 20)
+        start = time.time() + 1.0
+        per_client = rate / len(clients)
+        for pipe in pipes:
+            pipe.send(("start", start, per_client, args.duration, args.drain))
+        show_progress(progress, start, args.duration + args.drain, rate, clients)
+        results = [
+            receive(pipe, "result", timeout=args.duration + 60) for pipe in pipes
+        ]
+    finally:
+        stop_procs(procs)
+    return summarize(args, rate, clients, results, ready)
+
+
+def ramp(args: argparse.Namespace, peer) -> dict:
+    rates = [float(r) for r in (args.rates or "250,500,1000,2000,3000").split(",")]
+    rows = []
+    best = None
+    for rate in rates:
+        row = fanout(args, peer, rate)
+        rows.append(row)
+        print_table([row])
+        ok = row["lost"] == 0 and row["latency_ms"]["p99"] < args.p99_ms
+        if ok:
+            best = row
+        elif best is not None:
+            break  # past the knee
+    print(f"\n== {args.peer}: ramp (p99 < {args.p99_ms:.0f} ms, nothing lost)")
+    print_table(rows)
+    if best:
+        print(
+            f"highest ok: {best['offered_msgs_per_s']:,.0f} messages/s ="
+            f" {best['deliveries_per_s']:,.0f} deliveries/s"
+            f" (p99 {best['latency_ms']['p99']:.1f} ms)"
+        )
+    else:
+        print("no rate met the bound")
+    return {"rows": rows, "best": best}
+
+
+def connect(args: argparse.Namespace, peer) -> dict:
+    rss_before = rss_kib(args.server_pid)
+    run_id = secrets.token_hex(3)
+    clients = plan_clients(args, peer, run_id)
+    started = time.monotonic()
+    pipes, procs, _ = start_procs(args, clients)
+    try:
+        ready = wait_ready(pipes, timeout=120 + len(clients) / 20)
+        joined_in = time.monotonic() - started
+        time.sleep(2)  # let the server settle before reading its memory
+        rss_after = rss_kib(args.server_pid)
+        for pipe in pipes:
+            pipe.send(("stop",))
+    finally:
+        stop_procs(procs)
+    result = {
+        "peer": args.peer,
+        "sockets": len(clients),
+        "seconds_to_all_joined": round(joined_in, 2),
+        "slowest_process_connect_s": round(max(r["connect_seconds"] for r in ready), 2),
+    }
+    if rss_before is not None and rss_after is not None:
+        result["server_rss_mib"] = [
+            round(rss_before / 1024, 1),
+            round(rss_after / 1024, 1),
+        ]
+        result["server_kib_per_socket"] = round(
+            (rss_after - rss_before) / len(clients), 1
+        )
+    print(json.dumps(result, indent=2))
+    return result
+
+
+# --- Processes ----------------------------------------------------------------------
+
+
+def plan_clients(args: argparse.Namespace, peer, run_id: str) -> list[tuple]:
+    """(index, identity, room) for every client: client i in room i % rooms."""
+    users = math.ceil(args.clients / args.sockets_per_user)
+    print(f"preparing {users} identities on {args.url} ...", flush=True)
+    identities = peer.prepare_identities(args.url, users, run_id)
+    return [
+        (i, identities[i % users], f"bench-{run_id}-{i % args.rooms}")
+        for i in range(args.clients)
+    ]
+
+
+def start_procs(args: argparse.Namespace, clients: list[tuple]):
+    procs_n = max(1, min(args.procs, len(clients)))
+    context = multiprocessing.get_context("spawn")
+    progress = context.Array("q", 2 * procs_n, lock=False)
+    pipes, procs = [], []
+    for p in range(procs_n):
+        slice_ = load.Slice(PEERS[args.peer], args.url, clients[p::procs_n])
+        parent_end, child_end = context.Pipe()
+        proc = context.Process(target=load.run, args=(slice_, child_end, progress, p))
+        proc.start()
+        pipes.append(parent_end)
+        procs.append(proc)
+    print(f"{len(clients)} clients in {procs_n} load processes", flush=True)
+    return pipes, procs, progress
+
+
+def wait_ready(pipes, timeout: float) -> list[dict]:
+    return [receive(pipe, "ready", timeout) for pipe in pipes]
+
+
+def receive(pipe, kind: str, timeout: float) -> dict:
+    if not pipe.poll(timeout):
+        raise SystemExit(f"a load process sent no '{kind}' within {timeout:.0f} s")
+    message = pipe.recv()
+    if message[0] != kind:
+        raise SystemExit(f"a load process failed: {message[1]}")
+    return message[1]
+
+
+def stop_procs(procs) -> None:
+    for proc in procs:
+        proc.join(timeout=10)
+        if proc.is_alive():
+            proc.kill()
+
+
+def show_progress(progress, start: float, seconds: float, rate: float, clients) -> None:
+    last = (0, 0)
+    while (now := time.time()) < start + seconds:
+        time.sleep(1.0)
+        sent = sum(progress[0::2])
+        delivered = sum(progress[1::2])
+        elapsed = max(0.0, time.time() - start)
+        print(
+            f"  {elapsed:5.1f} s  sent {sent:>9,}  delivered {delivered:>10,}"
+            f"  (+{delivered - last[1]:,}/s)",
+            flush=True,
+        )
+        last = (sent, delivered)
+    del now
+
+
+# --- Results ----------------------------------------------------------------------
+
+
+def summarize(
+    args, rate: float, clients: list[tuple], results: list[dict], ready
+) -> dict:
+    room_of = {index: room for index, _, room in clients}
+    room_size: dict[str, int] = {}
+    for room in room_of.values():
+        room_size[room] = room_size.get(room, 0) + 1
+    received: dict[str, int] = {}
+    for result in results:
+        for key, count in result["received"].items():
+            received[key] = received.get(key, 0) + count
+    expected = lost = 0
+    for result in results:
+        for key in result["acked_keys"]:
+            members = room_size[room_of[int(key.split(":", 1)[0])]]
+            expected += members
+            lost += max(0, members - received.get(key, 0))
+    latencies = sorted(v for r in results for v in r["latencies_us"])
+    acks = sorted(v for r in results for v in r["ack_latencies_us"])
+    errors: dict[str, int] = {}
+    for result in results:
+        for code, count in result["errors"].items():
+            errors[code] = errors.get(code, 0) + count
+    deliveries = sum(r["deliveries"] for r in results)
+    sent = sum(r["sent"] for r in results)
+    return {
+        "peer": args.peer,
+        "url": args.url,
+        "clients": len(clients),
+        "rooms": args.rooms,
+        "duration_s": args.duration,
+        "offered_msgs_per_s": rate,
+        "sent": sent,
+        "acked": sum(r["acked"] for r in results),
+        "sent_msgs_per_s": round(sent / args.duration, 1),
+        "deliveries": deliveries,
+        "deliveries_per_s": round(deliveries / args.duration, 1),
+        "expected_deliveries": expected,
+        "lost": lost,
+        "duplicates": sum(r["duplicates"] for r in results),
+        "latency_ms": percentiles(latencies),
+        "ack_latency_ms": percentiles(acks),
+        "errors": errors,
+        "load_cpu_percent": [
+            round(100 * r["cpu_seconds"] / (args.duration + args.drain), 1)
+            for r in results
+        ],
+        "connect_seconds": round(max(r["connect_seconds"] for r in ready), 2),
+    }
+
+
+def percentiles(values_us: list[int]) -> dict[str, float]:
+    if not values_us:
+        return {"p50": math.nan, "p95": math.nan, "p99": math.nan, "max": math.nan}
+
+    def at(q: float) -> float:
+        return values_us[min(len(values_us) - 1, int(q * len(values_us)))] / 1000
+
+    return {
+        "p50": at(0.50),
+        "p95": at(0.95),
+        "p99": at(0.99),
+        "max": values_us[-1] / 1000,
+    }
+
+
+def print_table(rows: list[dict]) -> None:
+    print(
+        f"{'peer':<9}{'offered/s':>10}{'sent/s':>9}{'deliv/s':>10}"
+        f"{'p50 ms':>8}{'p95':>8}{'p99':>8}{'max':>8}{'ack p99':>9}"
+        f"{'lost':>7}{'dup':>5}  errors  load CPU %"
+    )
+    for r in rows:
+        lat, ack = r["latency_ms"], r["ack_latency_ms"]
+        print(
+            f"{r['peer']:<9}{r['offered_msgs_per_s']:>10,.0f}{r['sent_msgs_per_s']:>9,.0f}"
+            f"{r['deliveries_per_s']:>10,.0f}{lat['p50']:>8.1f}{lat['p95']:>8.1f}"
+            f"{lat['p99']:>8.1f}{lat['max']:>8.1f}{ack['p99']:>9.1f}"
+            f"{r['lost']:>7}{r['duplicates']:>5}  {r['errors'] or '-'}"
+            f"  {r['load_cpu_percent']}"
+        )
+
+
+def rss_kib(pid: int | None) -> int | None:
+    """Resident memory of `pid` and its children (a server on this machine)."""
+    if pid is None:
+        return None
+    total = 0
+    for p in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except FileNotFoundError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

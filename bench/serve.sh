@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# A production-configured worker to benchmark, on this machine:
+#
+#   DATABASE_URL=postgres://... REDIS_URL=redis://... bash bench/serve.sh [PORT] [CORE]
+#
+# DEBUG off (DEBUG on records every SQL query), plain HTTP on 127.0.0.1 (the
+# HTTPS redirect and secure-only cookies off, for the load generator), message
+# rate limits raised so the benchmark measures the server rather than its limits,
+# WARNING logs. Pinned to CPU core CORE (default 0) with taskset, so the load
+# generator can have the other cores. Runs migrate and collectstatic first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+port=${1:-8800}
+core=${2:-0}
+: "${DATABASE_URL:?set DATABASE_URL (PostgreSQL: the figures are for it)}"
+: "${REDIS_URL:?set REDIS_URL}"
+export DEBUG=false
+export SECRET_KEY="${SECRET_KEY:-bench-$(python3 -c 'import secrets; print(secrets.token_urlsafe(40))')}"
+export ALLOWED_HOSTS="${ALLOWED_HOSTS:-127.0.0.1,localhost}"
+export SECURE_SSL_REDIRECT=false SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=false
+export SECURE_HSTS_SECONDS=0
+export CHAT_RATE_MESSAGES_PER_SECOND="${CHAT_RATE_MESSAGES_PER_SECOND:-10000}"
+export CHAT_RATE_MESSAGES_BURST="${CHAT_RATE_MESSAGES_BURST:-20000}"
+export CHAT_MAX_SOCKETS_PER_USER="${CHAT_MAX_SOCKETS_PER_USER:-50}"
+export LOG_LEVEL="${LOG_LEVEL:-WARNING}"
+.venv/bin/python manage.py migrate --noinput -v 0
+.venv/bin/python manage.py collectstatic --noinput -v 0
+echo "benchmark worker on http://127.0.0.1:$port, core $core (pid $$)"
+exec taskset -c "$core" .venv/bin/python -m chatproject.server -b 127.0.0.1 -p "$port" -v 0
