@@ -195,11 +195,14 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=64 * 1024)
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=20)
 CHAT_MAX_ROOMS_PER_SOCKET = env.int("CHAT_MAX_ROOMS_PER_SOCKET", default=200)
 CHAT_RESYNC_MAX = 200  # join_room {after} returns at most this many changes
-# Threads running the sockets' database work in each worker (each holds its own
-# connection). One keeps every socket's database work in order, as channels does;
-# more lift the message rate (docs/BENCHMARKS.md) but are not yet proven by the
-# chaos test, and SQLite cannot take concurrent writers.
-CHAT_DB_THREADS = env.int("CHAT_DB_THREADS", default=1)
+# Threads running the sockets' database work in each worker, each with its own
+# connection. Channels' default is one thread per worker, which capped a worker at
+# about 100 messages/s on PostgreSQL (docs/BENCHMARKS.md). SQLite takes one writer
+# at a time, so one thread there.
+CHAT_DB_THREADS = env.int(
+    "CHAT_DB_THREADS",
+    default=1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 8,
+)
 # A socket refreshes its presence every HEARTBEAT seconds; a socket whose worker
 # died stops counting after TTL, and every worker sweeps expired users out (and
 # tells the clients) every HEARTBEAT / 2: gone from online lists within 60 s.

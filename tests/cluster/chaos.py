@@ -103,9 +103,10 @@ class Member:
                     data["after"] = window.floor
                 reply = await client.request("join_room", data)
                 if window is None:
-                    # Joined for the first time: only what comes next counts.
+                    # Joined for the first time: the newest history is the view
+                    # (the other members may have started sending already).
                     window = self.windows[room] = Window(reply["seq"])
-                    self.view[room] = []
+                    self.view[room] = [m["id"] for m in reply["history"]]
                     break
                 for message in reply["history"]:
                     if window.add(message["seq"]):
