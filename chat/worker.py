@@ -10,7 +10,7 @@ and says nothing (channels_redis pub/sub; shared/notes/channels-faults.md). So:
   socket of this worker may have missed broadcasts: they are closed with 1012, and
   clients reconnect and resync from the last seq they saw (docs/PROTOCOL.md).
 
-A monitor task per event loop probes the layer with a round trip, so the flag also
+While a loop has sockets it probes the layer with a round trip, so the flag also
 clears after a failure that never broke the subscriber connection.
 """
 
@@ -50,7 +50,6 @@ class _LoopState:
     def __init__(self) -> None:
         self.sockets: weakref.WeakSet[Any] = weakref.WeakSet()
         self.layer_down_since: float | None = None
-        self.monitor: asyncio.Task | None = None
         self.jobs: dict[str, asyncio.Task] = {}
         self.probe_channel: str | None = None
         self.probe: asyncio.Task | None = None
@@ -76,27 +75,27 @@ def name() -> str:
 
 
 def socket_opened(sock: Socket) -> None:
-    state = _state()
-    state.sockets.add(sock)
-    if state.monitor is None or state.monitor.done():
-        state.monitor = asyncio.create_task(_monitor(state))
+    _state().sockets.add(sock)
+    every(_probe_interval, _probe_layer, key="layer")
 
 
 def socket_closed(sock: Socket) -> None:
     state = _state()
     state.sockets.discard(sock)
     if not state.sockets:
-        for task in [state.monitor, *state.jobs.values()]:
-            if task is not None:
-                task.cancel()
-        state.monitor = None
+        for task in state.jobs.values():
+            task.cancel()
         state.jobs.clear()
 
 
+Interval = float | Callable[[], float]
+
+
 def every(
-    interval: float, job: Callable[[list[Any]], Awaitable[None]], key: str
+    interval: Interval, job: Callable[[list[Any]], Awaitable[None]], key: str
 ) -> None:
-    """Run `job(sockets)` every `interval` seconds while this loop has sockets."""
+    """Run `job(sockets)` every `interval` seconds (a number, or a function asked
+    before each wait) while this loop has sockets."""
     state = _state()
     task = state.jobs.get(key)
     if task is None or task.done():
@@ -104,10 +103,10 @@ def every(
 
 
 async def _repeat(
-    state: _LoopState, interval: float, job: Callable[[list[Any]], Awaitable[None]]
+    state: _LoopState, interval: Interval, job: Callable[[list[Any]], Awaitable[None]]
 ) -> None:
     while state.sockets:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(interval() if callable(interval) else interval)
         try:
             await job(list(state.sockets))
         except LAYER_ERRORS as error:
@@ -184,7 +183,7 @@ async def layer_round_trip() -> None:
     """Send a message to this worker through the layer and wait for it back.
 
     Raises on failure (a Redis error, or TimeoutError). Concurrent callers (the
-    monitor, health checks) share one probe: several receivers on the one probe
+    periodic probe, health checks) share one probe: several receivers on the one probe
     channel would take each other's replies."""
     state = _state()
     if state.probe is None or state.probe.done():
@@ -208,16 +207,14 @@ async def _probe(state: _LoopState) -> None:
         raise
 
 
-async def _monitor(state: _LoopState) -> None:
-    while state.sockets:
-        await asyncio.sleep(
-            PROBE_EVERY_UP if state.layer_down_since is None else PROBE_EVERY_DOWN
-        )
-        try:
-            await layer_round_trip()
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            layer_failed(error)
-        else:
-            layer_ok()
+def _probe_interval() -> float:
+    return PROBE_EVERY_UP if layer_is_up() else PROBE_EVERY_DOWN
+
+
+async def _probe_layer(sockets: list[Any]) -> None:
+    try:
+        await layer_round_trip()
+    except Exception as error:
+        layer_failed(error)
+    else:
+        layer_ok()
