@@ -92,6 +92,10 @@ class JoinedRoom:
 class ChatConsumer(AsyncWebsocketConsumer):
     user: Any = None
     username = ""
+    # Broadcasts that arrived while a frame was being handled, sent after its
+    # reply (as Channels' one-message-at-a-time dispatch would have); None when
+    # nothing is being handled.
+    held: list[dict[str, Any]] | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # channels 4.2+ runs aclose_old_connections() before every handler: a hop
@@ -106,6 +110,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- Connection -------------------------------------------------------------------
 
     async def connect(self) -> None:
+        self.held = []
+        try:
+            await self.open()
+        finally:
+            await self.send_held()
+
+    async def open(self) -> None:
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -126,6 +137,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.groups_joined = [events.user_group(user.pk), events.PRESENCE_GROUP]
         if session_key := self.scope["session"].session_key:
             self.groups_joined.append(events.session_group(session_key))
+        if attach := getattr(self.channel_layer, "attach", None):
+            attach(self.channel_name, self)  # held until connect is done
         try:
             sockets = await self.go_online()
         except worker.LAYER_ERRORS as error:
@@ -159,6 +172,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     async def disconnect(self, code: int) -> None:
+        if detach := getattr(self.channel_layer, "detach", None):
+            detach(self.channel_name)
         if self.user is None:
             return
         worker.socket_closed(self)
@@ -206,6 +221,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
     ) -> None:
         if self.user is None:
             return
+        self.held = []
+        try:
+            await self.handle(text_data, bytes_data)
+        finally:
+            await self.send_held()
+
+    async def handle(self, text_data: str | None, bytes_data: bytes | None) -> None:
         ack = None
         event = "-"
         started = time.perf_counter()
@@ -257,14 +279,33 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # --- Frames out: channel-layer events -----------------------------------------
 
+    async def deliver(self, message: dict[str, Any]) -> bool:
+        """The layer's direct path (chat.layers): a broadcast for this socket,
+        straight from the process's one copy of it. Other orders are queued."""
+        if message["type"] != events.EVENT_TYPE:
+            return False
+        if self.held is not None:
+            self.held.append(message)
+        else:
+            await self.chat_event(message)
+        return True
+
+    async def send_held(self) -> None:
+        held = self.held or []
+        while held:
+            await self.chat_event(held.pop(0))
+        self.held = None
+
     async def chat_event(self, event: dict[str, Any]) -> None:
+        if self.user is None:  # the socket was refused, or is gone
+            return
         if event["skip_user"] is not None and event["skip_user"] == self.user.pk:
             return
         if event["seq"] is not None and not self.first_time(
             event["room"], event["seq"]
         ):
             return
-        await self.send(text_data=event["text"])
+        await self.base_send({"type": "websocket.send", "text": event["text"]})
 
     def first_time(self, room: str, seq: int) -> bool:
         """False for a room change this socket has already sent its client."""

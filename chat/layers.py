@@ -1,11 +1,23 @@
-"""channels_redis' pub/sub layer, made to say when it may have lost messages.
+"""channels_redis' pub/sub layer, made to fan out once per process and to say
+when it may have lost messages.
 
-Redis pub/sub keeps nothing for a subscriber that is cut off: whatever is published
-while the connection is down is gone, and redis-py reconnects and re-subscribes
-without a word (channels_redis removed its on_disconnect / on_reconnect hooks in
-4.0, issue #406). This subclass reports both edges to `chat.worker`: a failed read
-marks the layer down, a re-established subscriber connection makes the worker's
-sockets resync.
+Fan-out. Stock Channels hands every member of a group its own copy of a broadcast:
+a msgpack decode, a queue, a task switch and a consumer dispatch per socket
+(shared/notes/fanout-floor.md: that, not the server, caps a chat at a few thousand
+deliveries a second). Here a socket may `attach` itself to its channel: a group
+message is then decoded once per process and handed straight to each attached
+member's `deliver`, which writes the frame the sender already encoded. Members
+that are not attached, and messages `deliver` declines, take the stock path.
+
+Publishing. channels_redis publishes one message per Redis round trip under a
+lock; here the messages waiting for that lock go out together in one pipeline.
+
+Faults. Redis pub/sub keeps nothing for a subscriber that is cut off: whatever is
+published while the connection is down is gone, and redis-py reconnects and
+re-subscribes without a word (channels_redis removed its on_disconnect /
+on_reconnect hooks in 4.0, issue #406). This subclass reports both edges to
+`chat.worker`: a failed read marks the layer down, a re-established subscriber
+connection makes the worker's sockets resync.
 
 Written against channels-redis 4.3.0 (pinned); the overrides are small and named
 after the methods they replace.
@@ -13,6 +25,8 @@ after the methods they replace.
 
 import asyncio
 import logging
+import weakref
+from typing import Any, Protocol
 
 from channels_redis.pubsub import (
     RedisPubSubChannelLayer,
@@ -28,6 +42,11 @@ from . import worker
 logger = logging.getLogger(__name__)
 
 
+class Receiver(Protocol):
+    async def deliver(self, message: dict[str, Any]) -> bool:
+        """Handle a group message now; False to have it queued for the consumer."""
+
+
 class _WatchedPubSub(PubSub):
     async def on_connect(self, connection) -> None:
         # redis-py calls this on every reconnect (not the first connect), after
@@ -37,17 +56,53 @@ class _WatchedPubSub(PubSub):
 
 
 class _WatchedShard(RedisSingleShardConnection):
+    def __init__(self, host, channel_layer) -> None:
+        super().__init__(host, channel_layer)
+        self._outbox: list[tuple[str, bytes, asyncio.Future]] = []
+        self._publisher: asyncio.Task | None = None
+
     def _ensure_redis(self) -> None:
         if self._redis is None:
             self._redis = aioredis.Redis(connection_pool=create_pool(self.host))
             self._pubsub = _WatchedPubSub(self._redis.connection_pool)
 
     async def publish(self, channel, message) -> None:
-        try:
-            await super().publish(channel, message)
-        except Exception as error:
-            worker.layer_failed(error)
-            raise
+        future = asyncio.get_running_loop().create_future()
+        self._outbox.append((channel, message, future))
+        if self._publisher is None or self._publisher.done():
+            self._publisher = asyncio.ensure_future(self._publish_waiting())
+        await future
+
+    async def _publish_waiting(self) -> None:
+        """Publish everything in the outbox, one pipeline per round trip."""
+        while self._outbox:
+            batch, self._outbox = self._outbox, []
+            try:
+                async with self._lock:
+                    self._ensure_redis()
+                    pipe = self._redis.pipeline(transaction=False)
+                    for channel, message, _ in batch:
+                        pipe.publish(channel, message)
+                    await pipe.execute()
+            except BaseException as error:
+                if not isinstance(error, asyncio.CancelledError):
+                    worker.layer_failed(error)
+                for *_, future in batch + self._outbox:
+                    if not future.done():
+                        future.set_exception(error)
+                self._outbox = []
+                if isinstance(error, asyncio.CancelledError):
+                    raise
+            else:
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+    async def flush(self) -> None:
+        if self._publisher is not None:
+            self._publisher.cancel()
+            self._publisher = None
+        await super().flush()
 
     async def _do_receiving(self) -> None:
         while True:
@@ -56,7 +111,8 @@ class _WatchedShard(RedisSingleShardConnection):
                     message = await self._pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=0.1
                     )
-                    self._receive_message(message)
+                    if message is not None:
+                        await self.channel_layer.fan_out(message)
                 else:
                     await asyncio.sleep(0.1)
             except (TimeoutError, asyncio.CancelledError, GeneratorExit):
@@ -71,12 +127,41 @@ class _WatchedLoopLayer(RedisPubSubLoopLayer):
     def __init__(self, hosts=None, **kwargs) -> None:
         super().__init__(hosts, **kwargs)
         self._shards = [_WatchedShard(host, self) for host in decode_hosts(hosts)]
+        # channel name -> the socket that takes its group messages directly
+        self.receivers: weakref.WeakValueDictionary[str, Receiver] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def fan_out(self, message: dict[str, Any]) -> None:
+        """Hand a message from Redis to this process's members of its channel."""
+        name = message["channel"]
+        if isinstance(name, bytes):
+            name = name.decode()
+        data = message["data"]
+        if (queue := self.channels.get(name)) is not None:
+            queue.put_nowait(data)
+            return
+        decoded = None
+        for channel in list(self.groups.get(name, ())):
+            receiver = self.receivers.get(channel)
+            if receiver is not None:
+                if decoded is None:
+                    decoded = self.channel_layer.deserialize(data)
+                try:
+                    if await receiver.deliver(decoded):
+                        continue
+                except Exception:
+                    logger.exception("delivery to %s failed", channel)
+                    continue
+            if (queue := self.channels.get(channel)) is not None:
+                queue.put_nowait(data)
 
 
 class WatchedPubSubChannelLayer(RedisPubSubChannelLayer):
-    """RedisPubSubChannelLayer that reports lost connections to `chat.worker`."""
+    """RedisPubSubChannelLayer that fans out once per process and reports lost
+    connections to `chat.worker`."""
 
-    def _get_layer(self) -> RedisPubSubLoopLayer:
+    def _get_layer(self) -> _WatchedLoopLayer:
         loop = asyncio.get_running_loop()
         layer = self._layers.get(loop)
         if layer is None:
@@ -84,3 +169,11 @@ class WatchedPubSubChannelLayer(RedisPubSubChannelLayer):
             self._layers[loop] = layer
             _wrap_close(self, loop)
         return layer
+
+    def attach(self, channel: str, receiver: Receiver) -> None:
+        """Have `receiver.deliver` take `channel`'s group messages, in the order
+        they arrive, without a queue or a consumer dispatch in between."""
+        self._get_layer().receivers[channel] = receiver
+
+    def detach(self, channel: str) -> None:
+        self._get_layer().receivers.pop(channel, None)

@@ -823,7 +823,8 @@ async def test_failing_frame_without_ack_gets_an_error_event(amake_user, sockets
     # A frame without ack that succeeds gets no reply at all.
     await a.emit("ping")
     await a.emit("join_room", {"room": "general"})
-    assert await barrier(a) == []
+    replies = [f for f in await barrier(a) if f["event"] in ("ack", "error")]
+    assert replies == []  # (the join's room_users broadcast may be there)
 
 
 INVALID_REQUESTS = [
