@@ -9,12 +9,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -29,6 +27,7 @@ from . import (
     selectors,
     services,
     worker,
+    writer,
 )
 from .errors import ChatError
 from .rules import room_ref_clean
@@ -122,7 +121,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        if await in_db_thread(selectors.user_is_site_banned)(user):
+        if await worker.in_db_thread(selectors.user_is_site_banned)(user):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.username = user.get_username()
@@ -273,7 +272,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def call(self, fn: Callable[..., R], **kwargs: Any) -> R:
         """Run a domain function off the event loop; send what it broadcast."""
-        result, broadcasts = await in_db_thread(events.collecting(fn))(**kwargs)
+        result, broadcasts = await worker.in_db_thread(events.collecting(fn))(**kwargs)
         await events.send(broadcasts)
         return result
 
@@ -439,11 +438,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @handles("send_message")
     async def on_send_message(self, data: dict[str, Any]) -> Reply:
         room = protocol.str_field(data, "room", max_length=64)
+        fields = new_message(data)
         await ratelimit.check(self.user.pk, "message")
         worker.refuse_if_layer_down()
-        sent = await self.call(
-            services.message_send, user=self.user, room_name=room, **new_message(data)
+        joined = self.rooms.get(room_ref_clean(room))
+        draft = services.message_draft(
+            user=self.user,
+            room_id=joined.id if joined else None,
+            room_name=room,
+            **fields,
         )
+        sent = await writer.message_send(draft)
         metrics.messages_sent.labels(kind="room").inc()
         return delivered(sent)
 
@@ -574,25 +579,6 @@ async def presence_sweep(sockets: list[ChatConsumer]) -> None:
             await events.broadcast(
                 joined.audience, "room_users", {"room": joined.name, "users": users}
             )
-
-
-_db_threads: ThreadPoolExecutor | None = None
-
-
-def in_db_thread(fn: Callable[..., R]) -> Callable[..., Awaitable[R]]:
-    """`fn` made awaitable, run in a pool of CHAT_DB_THREADS threads.
-
-    Channels' default runs every socket's database work in one thread per worker,
-    so one slow query holds up every socket, and a worker's message rate is capped
-    by the database round trips of one thread. Each thread of the pool keeps its own
-    connection (CONN_MAX_AGE), and database_sync_to_async still closes stale ones.
-    """
-    global _db_threads
-    if _db_threads is None:
-        _db_threads = ThreadPoolExecutor(
-            settings.CHAT_DB_THREADS, thread_name_prefix="chat-db"
-        )
-    return database_sync_to_async(fn, thread_sensitive=False, executor=_db_threads)
 
 
 def too_big(data: str | bytes) -> bool:

@@ -10,6 +10,7 @@ on the event loop (the consumer) runs a service under `collecting` and awaits
 synchronously at commit.
 """
 
+import asyncio
 import hashlib
 import threading
 from collections.abc import Callable, Iterable
@@ -128,9 +129,13 @@ def collecting(
 
 
 async def send(broadcasts: Iterable[Broadcast | Control]) -> None:
+    """Publish in order; all at once, so the layer can pipeline them."""
     layer = get_channel_layer()
-    for broadcast in broadcasts:
-        await layer.group_send(broadcast.group, broadcast.layer_message())
+    sends = [layer.group_send(b.group, b.layer_message()) for b in broadcasts]
+    if len(sends) == 1:
+        await sends[0]
+    elif sends:
+        await asyncio.gather(*sends)
 
 
 async def broadcast(

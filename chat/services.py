@@ -8,12 +8,20 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from . import events, protocol
 from .errors import ChatError
-from .models import DIRECT_PREFIX, Membership, Message, ModerationAction, Room
+from .models import (
+    DIRECT_PREFIX,
+    Membership,
+    Message,
+    ModerationAction,
+    Mute,
+    Room,
+    RoomBan,
+)
 from .rules import (
     client_id_clean,
     message_body_clean,
@@ -145,6 +153,159 @@ def message_send(
         room, membership = room_for_member(user=user, name=room_name)
         refuse_if_muted(room, user, membership)
         return _message_store(room=room, author=user, body=body, client_id=client_id)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message for a room, waiting for its batch (chat.writer)."""
+
+    author: User
+    room_id: int | None  # the room the socket joined; None: find it by name
+    room_name: str
+    body: str
+    client_id: str | None
+
+
+def message_draft(
+    *,
+    user: User,
+    room_id: int | None,
+    room_name: str,
+    body: str,
+    client_id: str | None,
+) -> Draft:
+    """Check a message's text before it waits for a batch: bad text fails alone."""
+    return Draft(
+        user, room_id, room_name, message_body_clean(body), client_id_clean(client_id)
+    )
+
+
+def messages_send_many(drafts: list[Draft]) -> list[SentMessage | ChatError]:
+    """Store a batch of room messages, each as `message_send` would.
+
+    On PostgreSQL one statement stores every draft for a known public or private
+    room whose author may post there (a member, not banned, not muted), with a
+    clientId not seen before. The rest,
+    and every draft on other databases, go through `message_send` one by one,
+    which says why it refuses one, or finds the earlier message of a retry.
+    """
+    stored = _messages_store_many(drafts) if connection.vendor == "postgresql" else {}
+    results: list[SentMessage | ChatError] = []
+    for index, draft in enumerate(drafts):
+        if (sent := stored.get(index)) is not None:
+            results.append(sent)
+            continue
+        try:
+            sent = message_send(
+                user=draft.author,
+                room_name=draft.room_name,
+                body=draft.body,
+                client_id=draft.client_id,
+            )
+        except ChatError as error:
+            sent = error
+        results.append(sent)
+    return results
+
+
+def _messages_store_many(drafts: list[Draft]) -> dict[int, SentMessage]:
+    """Store the drafts that need no more than the rules checked in SQL, in one
+    round trip; {index in drafts: SentMessage} for those stored."""
+    # Inside a transaction (tests), a savepoint keeps it usable after an error.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with guard, connection.cursor() as cursor:
+            cursor.execute(
+                _STORE_MANY_SQL,
+                {
+                    "n": list(range(len(drafts))),
+                    "room": [d.room_id for d in drafts],
+                    "author": [d.author.pk for d in drafts],
+                    "body": [d.body for d in drafts],
+                    "client": [d.client_id for d in drafts],
+                },
+            )
+            rows = cursor.fetchall()
+    except DatabaseError:
+        # A clientId raced in from another socket (the unique constraint), or
+        # two batches locked the same rooms in opposite orders: nothing of this
+        # statement was stored, and each draft takes the one-by-one path.
+        return {}
+    stored: dict[int, SentMessage] = {}
+    for index, message_id, seq, created_at, room_name, room_kind in rows:
+        draft = drafts[index]
+        message = Message(
+            id=message_id,
+            room=Room(id=draft.room_id, name=room_name, kind=room_kind),
+            author=draft.author,
+            body=draft.body,
+            client_id=draft.client_id,
+            seq=seq,
+            changed_seq=seq,
+            created_at=created_at,
+        )
+        _emit_new_message(message)
+        stored[index] = SentMessage(message, created=True)
+    return stored
+
+
+# The rules of message_send for public and private rooms, in SQL: the author is a
+# member, not banned, not muted, and the clientId is new. Each room's seq goes up
+# by its number of new messages (rooms locked in id order), and the messages take
+# the seqs in between, in the order they came.
+_STORE_MANY_SQL = f"""
+WITH draft AS (
+    SELECT * FROM unnest(
+        %(n)s::int[], %(room)s::bigint[], %(author)s::bigint[], %(body)s::text[],
+        %(client)s::text[]
+    ) AS d(n, room_id, author_id, body, client_id)
+),
+allowed AS (
+    SELECT d.* FROM draft d
+    JOIN {Membership._meta.db_table} m
+        ON m.room_id = d.room_id AND m.user_id = d.author_id
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {RoomBan._meta.db_table} b
+        WHERE b.room_id = d.room_id AND b.user_id = d.author_id
+        AND (b.expires_at IS NULL OR b.expires_at > now())
+    ) AND NOT EXISTS (
+        SELECT 1 FROM {Mute._meta.db_table} u
+        WHERE u.room_id = d.room_id AND u.user_id = d.author_id
+        AND u.expires_at > now()
+    ) AND (d.client_id IS NULL OR NOT EXISTS (
+        SELECT 1 FROM {Message._meta.db_table} e
+        WHERE e.author_id = d.author_id AND e.client_id = d.client_id
+    ))
+),
+counted AS (
+    SELECT room_id, count(*) AS k FROM allowed GROUP BY room_id
+),
+locked AS (
+    SELECT r.id FROM {Room._meta.db_table} r
+    WHERE r.id IN (SELECT room_id FROM counted) AND r.kind <> 'direct'
+    ORDER BY r.id FOR UPDATE
+),
+bumped AS (
+    UPDATE {Room._meta.db_table} r SET last_seq = r.last_seq + c.k
+    FROM counted c, locked l
+    WHERE r.id = c.room_id AND l.id = c.room_id
+    RETURNING r.id, r.name, r.kind, r.last_seq - c.k AS base
+),
+numbered AS (
+    SELECT a.*, b.name, b.kind,
+        b.base + row_number() OVER (PARTITION BY a.room_id ORDER BY a.n) AS seq
+    FROM allowed a JOIN bumped b ON b.id = a.room_id
+),
+inserted AS (
+    INSERT INTO {Message._meta.db_table}
+        (room_id, author_id, body, client_id, seq, changed_seq, created_at)
+    SELECT room_id, author_id, body, client_id, seq, seq, now()
+    FROM numbered ORDER BY n
+    RETURNING id, room_id, seq, created_at
+)
+SELECT nb.n, i.id, i.seq, i.created_at, nb.name, nb.kind
+FROM inserted i JOIN numbered nb ON nb.room_id = i.room_id AND nb.seq = i.seq
+"""
 
 
 def direct_message_send(

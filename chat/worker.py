@@ -21,9 +21,11 @@ import socket
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
 
 import redis.exceptions
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -69,6 +71,30 @@ def _state() -> _LoopState:
 def name() -> str:
     """This worker's name in logs and metrics: CHAT_WORKER_NAME, or host:pid."""
     return settings.CHAT_WORKER_NAME or f"{socket.gethostname()}:{os.getpid()}"
+
+
+R = TypeVar("R")
+
+
+# --- Database threads ---------------------------------------------------------------
+
+_db_threads: ThreadPoolExecutor | None = None
+
+
+def in_db_thread(fn: Callable[..., R]) -> Callable[..., Awaitable[R]]:
+    """`fn` made awaitable, run in a pool of CHAT_DB_THREADS threads.
+
+    Channels' default runs every socket's database work in one thread per worker,
+    so one slow query holds up every socket, and a worker's message rate is capped
+    by the database round trips of one thread. Each thread of the pool keeps its own
+    connection (CONN_MAX_AGE), and database_sync_to_async still closes stale ones.
+    """
+    global _db_threads
+    if _db_threads is None:
+        _db_threads = ThreadPoolExecutor(
+            settings.CHAT_DB_THREADS, thread_name_prefix="chat-db"
+        )
+    return database_sync_to_async(fn, thread_sensitive=False, executor=_db_threads)
 
 
 # --- Sockets --------------------------------------------------------------------------
