@@ -146,6 +146,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
             return
         self.user = user
+        # Read through the lazy scope user once: frames out compare it per frame.
+        self.user_id = user.pk
         worker.socket_opened(self)
         worker.every(
             settings.CHAT_PRESENCE_HEARTBEAT / 2, presence_sweep, key="presence"
@@ -298,7 +300,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def chat_event(self, event: dict[str, Any]) -> None:
         if self.user is None:  # the socket was refused, or is gone
             return
-        if event["skip_user"] is not None and event["skip_user"] == self.user.pk:
+        if event["skip_user"] is not None and event["skip_user"] == self.user_id:
             return
         if event["seq"] is not None and not self.first_time(
             event["room"], event["seq"]
@@ -339,7 +341,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if at_cap and room_ref_clean(name) not in self.rooms:
             limit = settings.CHAT_MAX_ROOMS_PER_SOCKET
             raise ChatError("invalid", f"a socket can be in at most {limit} rooms")
-        await ratelimit.check(self.user.pk, "join")
+        await ratelimit.check(self.user_id, "join")
         room = await self.call(services.room_join, user=self.user, name=name)
         joined = JoinedRoom(
             room.pk, room.name, room.is_direct, events.room_audience(room)
@@ -355,7 +357,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 joined.audience,
                 "user_joined",
                 {"room": room.name, "username": self.username, "time": protocol.now()},
-                skip_user_id=self.user.pk,
+                skip_user_id=self.user_id,
             )
             await events.broadcast(
                 joined.audience, "room_users", {"room": room.name, "users": users}
@@ -412,7 +414,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     "username": self.username,
                     "time": protocol.now(),
                 },
-                skip_user_id=self.user.pk,
+                skip_user_id=self.user_id,
             )
             await events.broadcast(
                 joined.audience, "room_users", {"room": joined.name, "users": users}
@@ -439,7 +441,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_send_message(self, data: dict[str, Any]) -> Reply:
         room = protocol.str_field(data, "room", max_length=64)
         fields = new_message(data)
-        await ratelimit.check(self.user.pk, "message")
+        await ratelimit.check(self.user_id, "message")
         worker.refuse_if_layer_down()
         joined = self.rooms.get(room_ref_clean(room))
         draft = services.message_draft(
@@ -455,7 +457,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @handles("private_message")
     async def on_private_message(self, data: dict[str, Any]) -> Reply:
         to_username = protocol.str_field(data, "toUsername", max_length=150)
-        await ratelimit.check(self.user.pk, "message")
+        await ratelimit.check(self.user_id, "message")
         worker.refuse_if_layer_down()
         sent = await self.call(
             services.direct_message_send,
@@ -470,7 +472,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_edit_message(self, data: dict[str, Any]) -> Reply:
         message_id = protocol.int_field(data, "id", minimum=1)
         body = protocol.text_field(data, "message")
-        await ratelimit.check(self.user.pk, "message")
+        await ratelimit.check(self.user_id, "message")
         worker.refuse_if_layer_down()
         message = await self.call(
             services.message_edit, user=self.user, message_id=message_id, body=body
@@ -490,12 +492,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_typing(self, data: dict[str, Any]) -> Reply:
         joined = self.joined_room(data)
         is_typing = protocol.bool_field(data, "isTyping")
-        await ratelimit.check(self.user.pk, "typing")
+        await ratelimit.check(self.user_id, "typing")
         await events.broadcast(
             joined.audience,
             "user_typing",
             {"room": joined.name, "username": self.username, "isTyping": is_typing},
-            skip_user_id=self.user.pk,
+            skip_user_id=self.user_id,
         )
         return {"status": "ok"}
 

@@ -38,6 +38,7 @@ from redis import asyncio as aioredis
 from redis.asyncio.client import PubSub
 
 from . import worker
+from .batching import Batcher
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +59,7 @@ class _WatchedPubSub(PubSub):
 class _WatchedShard(RedisSingleShardConnection):
     def __init__(self, host, channel_layer) -> None:
         super().__init__(host, channel_layer)
-        self._outbox: list[tuple[str, bytes, asyncio.Future]] = []
-        self._publisher: asyncio.Task | None = None
+        self._publisher = Batcher(self._publish_many)
 
     def _ensure_redis(self) -> None:
         if self._redis is None:
@@ -67,41 +67,23 @@ class _WatchedShard(RedisSingleShardConnection):
             self._pubsub = _WatchedPubSub(self._redis.connection_pool)
 
     async def publish(self, channel, message) -> None:
-        future = asyncio.get_running_loop().create_future()
-        self._outbox.append((channel, message, future))
-        if self._publisher is None or self._publisher.done():
-            self._publisher = asyncio.ensure_future(self._publish_waiting())
-        await future
+        await self._publisher.submit((channel, message))
 
-    async def _publish_waiting(self) -> None:
-        """Publish everything in the outbox, one pipeline per round trip."""
-        while self._outbox:
-            batch, self._outbox = self._outbox, []
-            try:
-                async with self._lock:
-                    self._ensure_redis()
-                    pipe = self._redis.pipeline(transaction=False)
-                    for channel, message, _ in batch:
-                        pipe.publish(channel, message)
-                    await pipe.execute()
-            except BaseException as error:
-                if not isinstance(error, asyncio.CancelledError):
-                    worker.layer_failed(error)
-                for *_, future in batch + self._outbox:
-                    if not future.done():
-                        future.set_exception(error)
-                self._outbox = []
-                if isinstance(error, asyncio.CancelledError):
-                    raise
-            else:
-                for *_, future in batch:
-                    if not future.done():
-                        future.set_result(None)
+    async def _publish_many(self, messages: list[tuple[str, bytes]]) -> list[None]:
+        try:
+            async with self._lock:
+                self._ensure_redis()
+                pipe = self._redis.pipeline(transaction=False)
+                for channel, message in messages:
+                    pipe.publish(channel, message)
+                await pipe.execute()
+        except Exception as error:
+            worker.layer_failed(error)
+            raise
+        return [None] * len(messages)
 
     async def flush(self) -> None:
-        if self._publisher is not None:
-            self._publisher.cancel()
-            self._publisher = None
+        self._publisher.cancel()
         await super().flush()
 
     async def _do_receiving(self) -> None:

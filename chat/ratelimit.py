@@ -14,10 +14,11 @@ import logging
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 
+from .batching import Batcher
 from .errors import ChatError
 
 logger = logging.getLogger(__name__)
@@ -112,21 +113,31 @@ class RedisBuckets:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        # redis.asyncio clients are bound to the event loop that opened them.
-        self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        # redis.asyncio clients are bound to the event loop that opened them. Per
+        # loop: the script, and the batcher that sends the takes waiting for a
+        # round trip together in one pipeline.
+        self._loops: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._warned_at = float("-inf")
 
-    def _script(self):
+    def _batcher(self) -> Batcher[tuple[str, float, int], Any]:
         import redis.asyncio
 
         loop = asyncio.get_running_loop()
-        script = self._clients.get(loop)
-        if script is None:
+        state = self._loops.get(loop)
+        if state is None:
             client = redis.asyncio.Redis.from_url(
                 self.url, socket_timeout=1, socket_connect_timeout=1
             )
-            script = self._clients[loop] = client.register_script(_TAKE)
-        return script
+            script = client.register_script(_TAKE)
+
+            async def take_many(takes: list[tuple[str, float, int]]) -> list[Any]:
+                pipe = client.pipeline(transaction=False)
+                for key, rate, burst in takes:
+                    await script(keys=[key], args=[rate, burst], client=pipe)
+                return await pipe.execute()
+
+            state = self._loops[loop] = (client, Batcher(take_many))
+        return state[1]
 
     async def take(self, key: str, rate: float, burst: int) -> float:
         from redis.exceptions import RedisError
@@ -134,7 +145,7 @@ class RedisBuckets:
         # The prefix is read per call: tests give each test a prefix of its own.
         full_key = f"{settings.CHAT_REDIS_PREFIX}:rate:{key}"
         try:
-            wait = await self._script()(keys=[full_key], args=[rate, burst])
+            wait = await self._batcher().submit((full_key, rate, burst))
         except (RedisError, OSError) as error:
             self._warn(error)
             return 0.0
@@ -148,9 +159,11 @@ class RedisBuckets:
             logger.warning("rate limits not enforced: Redis unreachable: %r", error)
 
     async def close(self) -> None:
-        script = self._clients.pop(asyncio.get_running_loop(), None)
-        if script is not None:
-            await script.registered_client.aclose()
+        state = self._loops.pop(asyncio.get_running_loop(), None)
+        if state is not None:
+            client, batcher = state
+            batcher.cancel()
+            await client.aclose()
 
 
 _memory = MemoryBuckets()
