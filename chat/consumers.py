@@ -5,7 +5,6 @@ channel layer. The domain runs in `call`, the one sync-to-async seam, which send
 the broadcasts a service committed once it returns.
 """
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -152,16 +151,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
         worker.every(
             settings.CHAT_PRESENCE_HEARTBEAT / 2, presence_sweep, key="presence"
         )
+        worker.every(
+            settings.CHAT_PRESENCE_HEARTBEAT, presence_heartbeat, key="heartbeat"
+        )
         metrics.sockets_opened.inc()
         logger.info("connected (%d sockets of this user)", sockets)
-        self.heartbeat_task = asyncio.create_task(self.heartbeat())
         if sockets > settings.CHAT_MAX_SOCKETS_PER_USER:
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
-        online = {"online": await presence.store().members(presence.SITE)}
-        if sockets == 1:
-            await events.broadcast([events.PRESENCE_GROUP], "presence_update", online)
-        else:
+        # Who is online: from the announcement of this user's arrival if it goes
+        # out now, else straight away to this socket alone.
+        if sockets > 1 or not announce_online():
+            online = {"online": await presence.store().members(presence.SITE)}
             await self.send_frame(protocol.event_frame("presence_update", online))
 
     async def go_online(self) -> int:
@@ -180,7 +181,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         worker.socket_closed(self)
         metrics.sockets_closed.labels(code=str(code)).inc()
         logger.info("disconnected with %s", code)
-        self.heartbeat_task.cancel()
         for joined in list(self.rooms.values()):
             await self.guarded(self.exit_room(joined))
         await self.guarded(self.go_offline())
@@ -191,22 +191,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if await presence.store().leave(
             presence.SITE, self.username, self.channel_name
         ):
-            online = await presence.store().members(presence.SITE)
-            await events.broadcast(
-                [events.PRESENCE_GROUP], "presence_update", {"online": online}
-            )
+            announce_online()
 
-    async def heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(settings.CHAT_PRESENCE_HEARTBEAT)
-            scopes = [presence.SITE] + [
-                presence.room_scope(r.id)
-                for r in self.rooms.values()
-                if not r.is_direct
-            ]
-            await self.guarded(
-                presence.store().refresh(scopes, self.username, self.channel_name)
-            )
+    def presence_entry(self) -> presence.Entry:
+        scopes = [presence.SITE] + [
+            presence.room_scope(r.id) for r in self.rooms.values() if not r.is_direct
+        ]
+        return scopes, self.username, self.channel_name
 
     async def guarded(self, work: Awaitable[Any]) -> None:
         """Await clean-up work that must not stop the rest when Redis is away."""
@@ -359,9 +350,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 {"room": room.name, "username": self.username, "time": protocol.now()},
                 skip_user_id=self.user_id,
             )
-            await events.broadcast(
-                joined.audience, "room_users", {"room": room.name, "users": users}
-            )
+            announce_room_users(joined)
         return {
             "status": "ok",
             "room": room.name,
@@ -405,7 +394,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         scope = presence.room_scope(joined.id)
         if await presence.store().leave(scope, self.username, self.channel_name):
-            users = await presence.store().members(scope)
             await events.broadcast(
                 joined.audience,
                 "user_left",
@@ -416,9 +404,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 },
                 skip_user_id=self.user_id,
             )
-            await events.broadcast(
-                joined.audience, "room_users", {"room": joined.name, "users": users}
-            )
+            announce_room_users(joined)
 
     async def room_users(
         self, joined: JoinedRoom, direct_members: list[str]
@@ -569,18 +555,44 @@ async def presence_sweep(sockets: list[ChatConsumer]) -> None:
     """Drop the users whose sockets all expired (their worker died) from the site
     and from the rooms this worker's sockets are in, and tell the clients."""
     if await presence.store().sweep(presence.SITE):
+        announce_online()
+    rooms = {r.id: r for s in sockets for r in s.rooms.values() if not r.is_direct}
+    for joined in rooms.values():
+        if await presence.store().sweep(presence.room_scope(joined.id)):
+            announce_room_users(joined)
+
+
+async def presence_heartbeat(sockets: list[ChatConsumer]) -> None:
+    """Keep this worker's sockets online: their entries expire otherwise."""
+    await presence.store().refresh(
+        [s.presence_entry() for s in sockets if s.user is not None]
+    )
+
+
+# Who is online goes to every socket as a full list. When many users come and go
+# at once (a worker restarts, a morning rush), each worker sends one list per
+# CHAT_PRESENCE_COALESCE seconds rather than one per change to every socket.
+def announce_online() -> bool:
+    """Tell every socket who is online; True if that goes out now."""
+
+    async def send_list() -> None:
         online = await presence.store().members(presence.SITE)
         await events.broadcast(
             [events.PRESENCE_GROUP], "presence_update", {"online": online}
         )
-    rooms = {r.id: r for s in sockets for r in s.rooms.values() if not r.is_direct}
-    for joined in rooms.values():
-        scope = presence.room_scope(joined.id)
-        if await presence.store().sweep(scope):
-            users = await presence.store().members(scope)
-            await events.broadcast(
-                joined.audience, "room_users", {"room": joined.name, "users": users}
-            )
+
+    return worker.coalesce("online", settings.CHAT_PRESENCE_COALESCE, send_list)
+
+
+def announce_room_users(joined: JoinedRoom) -> None:
+    async def send_list() -> None:
+        users = await presence.store().members(presence.room_scope(joined.id))
+        await events.broadcast(
+            joined.audience, "room_users", {"room": joined.name, "users": users}
+        )
+
+    key = f"room_users.{joined.id}"
+    worker.coalesce(key, settings.CHAT_PRESENCE_COALESCE, send_list)
 
 
 def too_big(data: str | bytes) -> bool:

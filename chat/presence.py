@@ -20,6 +20,11 @@ from django.conf import settings
 SITE = "site"
 
 
+# One socket's presence: (its scopes, its user's name, its channel name).
+Entry = tuple[list[str], str, str]
+REFRESH_CHUNK = 500  # sockets per Redis pipeline in a heartbeat
+
+
 def room_scope(room_id: int) -> str:
     return f"room:{room_id}"
 
@@ -31,8 +36,8 @@ class PresenceStore(Protocol):
     async def leave(self, scope: str, username: str, channel: str) -> bool:
         """Remove a socket; True when it was the user's last in the scope."""
 
-    async def refresh(self, scopes: list[str], username: str, channel: str) -> None:
-        """Push the socket's expiry forward in each scope (the heartbeat)."""
+    async def refresh(self, sockets: list[Entry]) -> None:
+        """Push each socket's expiry forward in each of its scopes (the heartbeat)."""
 
     async def members(self, scope: str) -> list[str]:
         """The users online in the scope, sorted."""
@@ -69,11 +74,11 @@ class MemoryPresence:
             self.scopes[scope].pop(username, None)
         return not sockets
 
-    async def refresh(self, scopes: list[str], username: str, channel: str) -> None:
-        for scope in scopes:
-            self._live(scope, username)[channel] = (
-                time.time() + settings.CHAT_PRESENCE_TTL
-            )
+    async def refresh(self, sockets: list[Entry]) -> None:
+        expiry = time.time() + settings.CHAT_PRESENCE_TTL
+        for scopes, username, channel in sockets:
+            for scope in scopes:
+                self._live(scope, username)[channel] = expiry
 
     async def members(self, scope: str) -> list[str]:
         users = self.scopes.get(scope, {})
@@ -144,16 +149,18 @@ class RedisPresence:
         await self._redis().eval(_DROP_IF_EMPTY, 2, users_key, sockets_key, username)
         return True
 
-    async def refresh(self, scopes: list[str], username: str, channel: str) -> None:
+    async def refresh(self, sockets: list[Entry]) -> None:
         expiry = time.time() + settings.CHAT_PRESENCE_TTL
-        async with self._redis().pipeline(transaction=False) as pipe:
-            for scope in scopes:
-                users_key, sockets_key = self._keys(scope, username)
-                pipe.zadd(sockets_key, {channel: expiry})
-                pipe.expire(sockets_key, int(settings.CHAT_PRESENCE_TTL) + 5)
-                pipe.zadd(users_key, {username: expiry}, gt=True)
-                pipe.zadd(users_key, {username: expiry}, nx=True)
-            await pipe.execute()
+        for start in range(0, len(sockets), REFRESH_CHUNK):
+            async with self._redis().pipeline(transaction=False) as pipe:
+                for scopes, username, channel in sockets[start : start + REFRESH_CHUNK]:
+                    for scope in scopes:
+                        users_key, sockets_key = self._keys(scope, username)
+                        pipe.zadd(sockets_key, {channel: expiry})
+                        pipe.expire(sockets_key, int(settings.CHAT_PRESENCE_TTL) + 5)
+                        pipe.zadd(users_key, {username: expiry}, gt=True)
+                        pipe.zadd(users_key, {username: expiry}, nx=True)
+                await pipe.execute()
 
     async def members(self, scope: str) -> list[str]:
         users_key = f"{self.prefix}:{scope}"

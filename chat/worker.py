@@ -55,6 +55,8 @@ class _LoopState:
         self.jobs: dict[str, asyncio.Task] = {}
         self.probe_channel: str | None = None
         self.probe: asyncio.Task | None = None
+        self.wanted: dict[str, Callable[[], Awaitable[None]]] = {}
+        self.coalescing: dict[str, asyncio.Task] = {}
 
 
 _states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -139,6 +141,32 @@ async def _repeat(
             layer_failed(error)
         except Exception:
             logger.exception("%s failed", getattr(job, "__name__", job))
+
+
+def coalesce(key: str, interval: float, job: Callable[[], Awaitable[None]]) -> bool:
+    """Run `job` now; or, if a job of this key ran less than `interval` seconds
+    ago, once when the interval is over, however often it is asked for meanwhile
+    (the latest `job` given). A burst of changes makes one announcement.
+    True if it runs now (at the loop's next turn)."""
+    state = _state()
+    state.wanted[key] = job
+    task = state.coalescing.get(key)
+    if task is None or task.done():
+        state.coalescing[key] = asyncio.create_task(_coalesced(state, key, interval))
+        return True
+    return False
+
+
+async def _coalesced(state: _LoopState, key: str, interval: float) -> None:
+    while (job := state.wanted.pop(key, None)) is not None:
+        try:
+            await job()
+        except LAYER_ERRORS as error:
+            layer_failed(error)
+        except Exception:
+            logger.exception("%s failed", key)
+        await asyncio.sleep(interval)
+    del state.coalescing[key]
 
 
 def open_sockets() -> int:

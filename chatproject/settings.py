@@ -208,6 +208,9 @@ CHAT_DB_THREADS = env.int(
 # tells the clients) every HEARTBEAT / 2: gone from online lists within 60 s.
 CHAT_PRESENCE_HEARTBEAT = env.float("CHAT_PRESENCE_HEARTBEAT", default=15.0)
 CHAT_PRESENCE_TTL = env.float("CHAT_PRESENCE_TTL", default=45.0)
+# presence_update and room_users carry full lists; a worker sends each at most once
+# per this many seconds (the first change at once, later ones together).
+CHAT_PRESENCE_COALESCE = env.float("CHAT_PRESENCE_COALESCE", default=1.0)
 # This worker's name in logs and /metrics (default host:pid).
 CHAT_WORKER_NAME = env.str("CHAT_WORKER_NAME", default="")
 # /metrics answers only requests with "Authorization: Bearer <token>" when set,

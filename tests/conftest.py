@@ -80,6 +80,13 @@ def fast_passwords(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def prompt_presence_lists(settings) -> None:
+    """Presence lists go out at most every 20 ms here, so a test sees one per
+    change; the default (1 s, for busy servers) has a test of its own."""
+    settings.CHAT_PRESENCE_COALESCE = 0.02
+
+
 @pytest.fixture
 def make_user(django_user_model) -> Callable[..., object]:
     def make(username: str, **extra: object) -> object:
