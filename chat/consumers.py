@@ -159,9 +159,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if sockets > settings.CHAT_MAX_SOCKETS_PER_USER:
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
-        # Who is online: from the announcement of this user's arrival if it goes
-        # out now, else straight away to this socket alone.
-        if sockets > 1 or not announce_online():
+        # Who is online: a user's first socket hears it from the announcement of
+        # their arrival (within CHAT_PRESENCE_COALESCE), the others at once.
+        if sockets == 1:
+            await announce_online()
+        else:
             online = {"online": await presence.store().members(presence.SITE)}
             await self.send_frame(protocol.event_frame("presence_update", online))
 
@@ -191,7 +193,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if await presence.store().leave(
             presence.SITE, self.username, self.channel_name
         ):
-            announce_online()
+            await announce_online()
 
     def presence_entry(self) -> presence.Entry:
         scopes = [presence.SITE] + [
@@ -350,7 +352,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 {"room": room.name, "username": self.username, "time": protocol.now()},
                 skip_user_id=self.user_id,
             )
-            announce_room_users(joined)
+            await announce_room_users(joined)
         return {
             "status": "ok",
             "room": room.name,
@@ -404,7 +406,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 },
                 skip_user_id=self.user_id,
             )
-            announce_room_users(joined)
+            await announce_room_users(joined)
 
     async def room_users(
         self, joined: JoinedRoom, direct_members: list[str]
@@ -555,11 +557,11 @@ async def presence_sweep(sockets: list[ChatConsumer]) -> None:
     """Drop the users whose sockets all expired (their worker died) from the site
     and from the rooms this worker's sockets are in, and tell the clients."""
     if await presence.store().sweep(presence.SITE):
-        announce_online()
+        await announce_online()
     rooms = {r.id: r for s in sockets for r in s.rooms.values() if not r.is_direct}
     for joined in rooms.values():
         if await presence.store().sweep(presence.room_scope(joined.id)):
-            announce_room_users(joined)
+            await announce_room_users(joined)
 
 
 async def presence_heartbeat(sockets: list[ChatConsumer]) -> None:
@@ -572,19 +574,17 @@ async def presence_heartbeat(sockets: list[ChatConsumer]) -> None:
 # Who is online goes to every socket as a full list. When many users come and go
 # at once (a worker restarts, a morning rush), each worker sends one list per
 # CHAT_PRESENCE_COALESCE seconds rather than one per change to every socket.
-def announce_online() -> bool:
-    """Tell every socket who is online; True if that goes out now."""
-
+async def announce_online() -> None:
     async def send_list() -> None:
         online = await presence.store().members(presence.SITE)
         await events.broadcast(
             [events.PRESENCE_GROUP], "presence_update", {"online": online}
         )
 
-    return worker.coalesce("online", settings.CHAT_PRESENCE_COALESCE, send_list)
+    await worker.coalesce("online", settings.CHAT_PRESENCE_COALESCE, send_list)
 
 
-def announce_room_users(joined: JoinedRoom) -> None:
+async def announce_room_users(joined: JoinedRoom) -> None:
     async def send_list() -> None:
         users = await presence.store().members(presence.room_scope(joined.id))
         await events.broadcast(
@@ -592,7 +592,7 @@ def announce_room_users(joined: JoinedRoom) -> None:
         )
 
     key = f"room_users.{joined.id}"
-    worker.coalesce(key, settings.CHAT_PRESENCE_COALESCE, send_list)
+    await worker.coalesce(key, settings.CHAT_PRESENCE_COALESCE, send_list)
 
 
 def too_big(data: str | bytes) -> bool:

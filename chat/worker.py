@@ -55,8 +55,11 @@ class _LoopState:
         self.jobs: dict[str, asyncio.Task] = {}
         self.probe_channel: str | None = None
         self.probe: asyncio.Task | None = None
-        self.wanted: dict[str, Callable[[], Awaitable[None]]] = {}
+        # worker.coalesce: when each key's job last ran, the runs due later, and
+        # the job each of those will run.
+        self.last_run: dict[str, float] = {}
         self.coalescing: dict[str, asyncio.Task] = {}
+        self.wanted: dict[str, Callable[[], Awaitable[None]]] = {}
 
 
 _states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -143,30 +146,39 @@ async def _repeat(
             logger.exception("%s failed", getattr(job, "__name__", job))
 
 
-def coalesce(key: str, interval: float, job: Callable[[], Awaitable[None]]) -> bool:
+async def coalesce(
+    key: str, interval: float, job: Callable[[], Awaitable[None]]
+) -> None:
     """Run `job` now; or, if a job of this key ran less than `interval` seconds
     ago, once when the interval is over, however often it is asked for meanwhile
-    (the latest `job` given). A burst of changes makes one announcement.
-    True if it runs now (at the loop's next turn)."""
+    (the latest `job` given). A burst of changes makes one announcement."""
     state = _state()
+    if key in state.coalescing:  # a later run is already due
+        state.wanted[key] = job
+        return
+    now = time.monotonic()
+    since = now - state.last_run.get(key, float("-inf"))
+    if since >= interval:
+        state.last_run[key] = now
+        await job()
+        return
     state.wanted[key] = job
-    task = state.coalescing.get(key)
-    if task is None or task.done():
-        state.coalescing[key] = asyncio.create_task(_coalesced(state, key, interval))
-        return True
-    return False
+    state.coalescing[key] = asyncio.create_task(
+        _run_later(state, key, interval - since)
+    )
 
 
-async def _coalesced(state: _LoopState, key: str, interval: float) -> None:
-    while (job := state.wanted.pop(key, None)) is not None:
-        try:
-            await job()
-        except LAYER_ERRORS as error:
-            layer_failed(error)
-        except Exception:
-            logger.exception("%s failed", key)
-        await asyncio.sleep(interval)
-    del state.coalescing[key]
+async def _run_later(state: _LoopState, key: str, delay: float) -> None:
+    try:
+        await asyncio.sleep(delay)
+        state.last_run[key] = time.monotonic()
+        job = state.wanted.pop(key)
+        del state.coalescing[key]
+        await job()
+    except LAYER_ERRORS as error:
+        layer_failed(error)
+    except Exception:
+        logger.exception("%s failed", key)
 
 
 def open_sockets() -> int:

@@ -82,9 +82,10 @@ def fast_passwords(settings) -> None:
 
 @pytest.fixture(autouse=True)
 def prompt_presence_lists(settings) -> None:
-    """Presence lists go out at most every 20 ms here, so a test sees one per
-    change; the default (1 s, for busy servers) has a test of its own."""
-    settings.CHAT_PRESENCE_COALESCE = 0.02
+    """Presence lists go out on every change here, in order with the frames
+    around them; coalescing (1 s by default, for busy servers) has tests of its
+    own."""
+    settings.CHAT_PRESENCE_COALESCE = 0
 
 
 @pytest.fixture

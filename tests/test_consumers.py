@@ -223,6 +223,24 @@ async def test_presence_follows_first_and_last_socket_of_each_user(amake_user, s
     assert await a.events("presence_update") == [{"online": ["ana"]}]
 
 
+async def test_a_burst_of_arrivals_makes_one_presence_list(
+    amake_user, sockets, settings
+):
+    """On a busy worker (a restart, a morning rush) who is online goes out at
+    most once per CHAT_PRESENCE_COALESCE, with everyone who came meanwhile."""
+    settings.CHAT_PRESENCE_COALESCE = 1.0
+    users = [await amake_user(name) for name in ("ana", "ben", "cara", "dan")]
+    a = await sockets(users[0], expect_presence=False)
+    assert await a.event("presence_update") == {"online": ["ana"]}
+
+    for user in users[1:]:
+        await sockets(user, expect_presence=False)
+    await asyncio.sleep(1.2)  # past the interval
+
+    everyone = {"online": ["ana", "ben", "cara", "dan"]}
+    assert await a.events("presence_update") == [everyone]
+
+
 async def test_long_lived_sockets_stay_online(amake_user, sockets, monkeypatch):
     """Presence entries expire unless the socket's heartbeat refreshes them: a tab
     open longer than the expiry is still online, site-wide and in its rooms."""
