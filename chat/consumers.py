@@ -252,9 +252,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             error = ChatError("server_error", "the server could not handle this frame")
             await self.send_error(error, ack)
         if event in HANDLERS:
-            metrics.ack_latency.labels(event=event).observe(
-                time.perf_counter() - started
-            )
+            metrics.ack_latency_of(event).observe(time.perf_counter() - started)
 
     async def send_error(self, error: ChatError, ack: int | None) -> None:
         metrics.errors.labels(code=error.code).inc()
@@ -439,7 +437,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             **fields,
         )
         sent = await writer.message_send(draft)
-        metrics.messages_sent.labels(kind="room").inc()
+        metrics.room_messages.inc()
         return delivered(sent)
 
     @handles("private_message")
@@ -453,7 +451,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             to_username=to_username,
             **new_message(data),
         )
-        metrics.messages_sent.labels(kind="direct").inc()
+        metrics.direct_messages.inc()
         return delivered(sent)
 
     @handles("edit_message")

@@ -10,7 +10,8 @@ member's `deliver`, which writes the frame the sender already encoded. Members
 that are not attached, and messages `deliver` declines, take the stock path.
 
 Publishing. channels_redis publishes one message per Redis round trip under a
-lock; here the messages waiting for that lock go out together in one pipeline.
+lock; here the messages waiting for that lock go out together in one write, on a
+connection kept for it (chat.redispipe).
 
 Faults. Redis pub/sub keeps nothing for a subscriber that is cut off: whatever is
 published while the connection is down is gone, and redis-py reconnects and
@@ -39,6 +40,7 @@ from redis.asyncio.client import PubSub
 
 from . import worker
 from .batching import Batcher
+from .redispipe import RedisPipe
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class _WatchedShard(RedisSingleShardConnection):
     def __init__(self, host, channel_layer) -> None:
         super().__init__(host, channel_layer)
         self._publisher = Batcher(self._publish_many)
+        self._pipe: RedisPipe | None = None
 
     def _ensure_redis(self) -> None:
         if self._redis is None:
@@ -73,10 +76,12 @@ class _WatchedShard(RedisSingleShardConnection):
         try:
             async with self._lock:
                 self._ensure_redis()
-                pipe = self._redis.pipeline(transaction=False)
-                for channel, message in messages:
-                    pipe.publish(channel, message)
-                await pipe.execute()
+                pool = self._redis.connection_pool
+                if self._pipe is None or self._pipe.pool is not pool:
+                    self._pipe = RedisPipe(pool)
+                await self._pipe.execute(
+                    [("PUBLISH", channel, message) for channel, message in messages]
+                )
         except Exception as error:
             worker.layer_failed(error)
             raise
@@ -84,6 +89,9 @@ class _WatchedShard(RedisSingleShardConnection):
 
     async def flush(self) -> None:
         self._publisher.cancel()
+        if self._pipe is not None:
+            await self._pipe.close()
+            self._pipe = None
         await super().flush()
 
     async def _do_receiving(self) -> None:

@@ -4,6 +4,8 @@ Each daphne worker is its own process with its own counters: scrape every worker
 on its own port (docs/DEPLOY.md); `chat_worker_info` names it.
 """
 
+import functools
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -47,6 +49,17 @@ ack_latency = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
     registry=REGISTRY,
 )
+# Labelled children looked up once: a message's ack and count are on the hot path.
+room_messages = messages_sent.labels(kind="room")
+direct_messages = messages_sent.labels(kind="direct")
+
+
+@functools.cache
+def ack_latency_of(event: str) -> Histogram:
+    """`ack_latency` for one event (the consumer's handlers: a bounded set)."""
+    return ack_latency.labels(event=event)
+
+
 errors = Counter(
     "chat_errors",
     "Error replies sent to clients, by error code",

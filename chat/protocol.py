@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.utils import timezone
 
 from .errors import ChatError
@@ -32,7 +33,7 @@ def parse_frame(text: str) -> ClientFrame:
     error can be sent as that ack's reply: see `parse_ack` and the consumer.
     """
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = _loads(text)
     except (ValueError, RecursionError):
         # RecursionError: valid JSON nested deeper than Python's parser goes.
         raise ChatError("bad_frame", "frame is not valid JSON") from None
@@ -85,6 +86,24 @@ def _usable_ack(obj: dict[str, Any]) -> AckId | None:
         return parse_ack(obj)
     except ChatError:
         return None
+
+
+# Numbers orjson reads differently from the standard parser: integers past 64 bits
+# (it makes them floats) and exponents out of a float's range.
+_ODD_NUMBER = re.compile(r"\d{19}|\d[eE]")
+
+
+def _loads(text: str) -> Any:
+    # orjson is several times faster on the frames every client sends. The
+    # standard parser, whose verdict the protocol has always followed, takes the
+    # frames with odd numbers and those orjson refuses (lone surrogate escapes,
+    # deep nesting), to say what it always said.
+    if _ODD_NUMBER.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text, parse_constant=_reject_constant)
 
 
 def _reject_constant(name: str) -> None:
@@ -183,7 +202,15 @@ def error_frame(error: ChatError, ack: AckId | None) -> dict[str, Any]:
 
 
 def encode(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        # JSON equal to the json.dumps below, several times faster: every
+        # broadcast and ack is encoded here.
+        return orjson.dumps(frame).decode()
+    except TypeError:
+        # What orjson refuses (a lone surrogate, a key that is not a string).
+        return json.dumps(
+            frame, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
 
 
 def now() -> str:

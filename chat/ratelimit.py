@@ -10,6 +10,7 @@ that refused every message while Redis is away would be an outage of its own.
 """
 
 import asyncio
+import hashlib
 import logging
 import time
 import weakref
@@ -20,6 +21,7 @@ from django.conf import settings
 
 from .batching import Batcher
 from .errors import ChatError
+from .redispipe import RedisPipe
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +107,7 @@ redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens),
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return string.format('%.6f', wait)
 """
+_TAKE_SHA = hashlib.sha1(_TAKE.encode()).hexdigest()
 
 
 class RedisBuckets:
@@ -128,16 +131,27 @@ class RedisBuckets:
             client = redis.asyncio.Redis.from_url(
                 self.url, socket_timeout=1, socket_connect_timeout=1
             )
-            script = client.register_script(_TAKE)
+            pipe = RedisPipe(client.connection_pool)
 
             async def take_many(takes: list[tuple[str, float, int]]) -> list[Any]:
-                pipe = client.pipeline(transaction=False)
-                for key, rate, burst in takes:
-                    await script(keys=[key], args=[rate, burst], client=pipe)
-                return await pipe.execute()
+                replies = await pipe.execute(
+                    [("EVALSHA", _TAKE_SHA, 1, *take) for take in takes]
+                )
+                # Redis forgets scripts when it restarts: EVAL loads it again.
+                again = [i for i, r in enumerate(replies) if isinstance(r, Exception)]
+                if again:
+                    retried = await pipe.execute(
+                        [("EVAL", _TAKE, 1, *takes[i]) for i in again]
+                    )
+                    for i, reply in zip(again, retried, strict=True):
+                        replies[i] = reply
+                for reply in replies:
+                    if isinstance(reply, Exception):
+                        raise reply
+                return replies
 
-            state = self._loops[loop] = (client, Batcher(take_many))
-        return state[1]
+            state = self._loops[loop] = (client, pipe, Batcher(take_many))
+        return state[2]
 
     async def take(self, key: str, rate: float, burst: int) -> float:
         from redis.exceptions import RedisError
@@ -161,8 +175,9 @@ class RedisBuckets:
     async def close(self) -> None:
         state = self._loops.pop(asyncio.get_running_loop(), None)
         if state is not None:
-            client, batcher = state
+            client, pipe, batcher = state
             batcher.cancel()
+            await pipe.close()
             await client.aclose()
 
 

@@ -1,0 +1,56 @@
+"""A Redis connection kept for one hot path: a batch of commands goes out in one
+write and the replies come back in order.
+
+redis-py's Pipeline checks a connection out of the pool for every batch, polls it
+for stray data under a zero timeout, wraps the round trip in its retry helper and,
+when the batch runs a script, asks SCRIPT EXISTS first: a second round trip and
+more of a worker's core than the commands themselves (docs/BENCHMARKS.md). Here one
+connection stays checked out; a failure drops it and the next batch opens another.
+The connection is redis-py's own, so the URL's options (password, database, TLS,
+timeouts) apply as everywhere else.
+"""
+
+from typing import Any
+
+from redis.asyncio import ConnectionPool
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ResponseError
+
+Command = tuple[Any, ...]
+
+
+class RedisPipe:
+    """Callers send one batch at a time (chat.batching.Batcher does)."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+        self.connection: AbstractConnection | None = None
+
+    async def execute(self, commands: list[Command]) -> list[Any]:
+        """Each command's reply, or the ResponseError Redis answered it with;
+        raises (ConnectionError, TimeoutError) when the round trip fails."""
+        connection = self.connection
+        if connection is None:
+            connection = self.connection = await self.pool.get_connection()
+        try:
+            await connection.send_packed_command(
+                connection.pack_commands(commands), check_health=False
+            )
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(await connection.read_response())
+                except ResponseError as error:  # this reply only; the rest follow
+                    replies.append(error)
+            return replies
+        except BaseException:
+            # Replies may be left unread: the connection cannot be trusted again.
+            self.connection = None
+            await connection.disconnect(nowait=True)
+            await self.pool.release(connection)
+            raise
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            connection, self.connection = self.connection, None
+            await self.pool.release(connection)
