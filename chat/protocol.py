@@ -89,8 +89,9 @@ def _usable_ack(obj: dict[str, Any]) -> AckId | None:
 
 
 # Numbers orjson reads differently from the standard parser: integers past 64 bits
-# (it makes them floats) and exponents out of a float's range.
-_ODD_NUMBER = re.compile(r"\d{19}|\d[eE]")
+# (it makes them floats) and exponents out of a float's range. A number is a value,
+# after ':', '[' or ','; a long run of digits in a string rarely follows those.
+_ODD_NUMBER = re.compile(r"[:,\[]\s*-?(?:\d{19}|[\d.]+[eE])")
 
 
 def _loads(text: str) -> Any:
