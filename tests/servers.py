@@ -1,6 +1,6 @@
 """Real processes for the tests that need them: a database of the run's own,
-workers (python -m chatproject.server), a private Redis, and Django code run
-against a server's database.
+workers (python -m chatproject.server, or chatproject.uvicorn_server), a private
+Redis, and Django code run against a server's database.
 
 The in-process fixtures of tests/conftest.py (channel layer, presence, password
 hashers) do not reach these processes: they are configured only by the
@@ -67,14 +67,28 @@ def database(label: str) -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# Each server's launcher and how it takes the address; `args` follow.
+LAUNCHERS = {
+    "daphne": ("chatproject.server", "-b", "-p"),
+    "uvicorn": ("chatproject.uvicorn_server", "--host", "--port"),
+}
+
+
 class Server:
-    """A worker (python -m chatproject.server, the graceful daphne launcher) in a
-    subprocess; stop() and start() again keep the same port."""
+    """A worker (python -m chatproject.server, the graceful daphne launcher, or
+    chatproject.uvicorn_server) in a subprocess; stop() and start() again keep
+    the same port."""
 
     def __init__(
-        self, env: dict[str, str], port: int, log_path: Path, *args: str
+        self,
+        env: dict[str, str],
+        port: int,
+        log_path: Path,
+        *args: str,
+        server: str = "daphne",
     ) -> None:
         self.env = env
+        self.server = server
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}/ws/chat/"
@@ -88,17 +102,13 @@ class Server:
 
     def start(self, timeout: float = 30) -> None:
         assert not self.running, "the server is already running"
+        module, host_option, port_option = LAUNCHERS[self.server]
         with self.log_path.open("ab") as log:
-            log.write(f"\n=== server start {time.strftime('%X')}\n".encode())
+            log.write(f"\n=== {self.server} start {time.strftime('%X')}\n".encode())
             self.proc = subprocess.Popen(
                 [
-                    sys.executable,
-                    "-m",
-                    "chatproject.server",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
+                    *(sys.executable, "-m", module),
+                    *(host_option, "127.0.0.1", port_option, str(self.port)),
                     *self.args,
                 ],
                 cwd=ROOT,
@@ -110,7 +120,8 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(
-                    f"daphne exited with {self.proc.returncode}:\n{self.log_tail()}"
+                    f"{self.server} exited with {self.proc.returncode}:\n"
+                    + self.log_tail()
                 )
             try:
                 with urllib.request.urlopen(self.url + "/accounts/login/", timeout=2):
@@ -122,7 +133,9 @@ class Server:
                 pass
             time.sleep(0.05)
         self.kill()
-        raise RuntimeError(f"daphne did not answer in {timeout} s:\n{self.log_tail()}")
+        raise RuntimeError(
+            f"{self.server} did not answer in {timeout} s:\n{self.log_tail()}"
+        )
 
     def stop(self, timeout: float = 15) -> None:
         """SIGTERM, as a deploy or a crash-restart would; wait for the exit."""

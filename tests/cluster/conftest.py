@@ -1,5 +1,6 @@
 """Several workers as a deployer runs them: `python -m chatproject.server`
-processes on PostgreSQL and a Redis of their own, nginx in front when installed.
+processes (or `chatproject.uvicorn_server`, where a test asks) on PostgreSQL and a
+Redis of their own, nginx in front when installed.
 
 These tests need PostgreSQL (DATABASE_URL, as CI sets it) and `redis-server`;
 each cluster starts a private Redis on a free port, so a test can kill and restart
@@ -33,6 +34,8 @@ from ..servers import (
 from .client import Client, log_in
 
 CLUSTER_DIR = Path(__file__).resolve().parent
+# The stopping workers' grace period, 5 s, is given with each launcher's option.
+GRACE_OPTION = {"daphne": "--grace-period", "uvicorn": "--timeout-graceful-shutdown"}
 ARTIFACTS = ROOT / "test-artifacts" / "cluster"
 NGINX = shutil.which("nginx") or (
     "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
@@ -89,11 +92,13 @@ class Cluster:
     def backend(self) -> Backend:
         return Backend(self.env)
 
-    def add_worker(self, **extra_env: str) -> Server:
+    def add_worker(self, server: str = "daphne", **extra_env: str) -> Server:
+        """Start one more worker: `server` is "daphne" or "uvicorn"."""
         index = len(self.workers)
         env = {**self.env, "CHAT_WORKER_NAME": f"w{index}", **extra_env}
         log = ARTIFACTS / f"{self.name}-w{index}-{RUN_ID}.log"
-        worker = Server(env, free_port(), log, "--grace-period", "5")
+        grace = GRACE_OPTION[server], "5"
+        worker = Server(env, free_port(), log, *grace, server=server)
         worker.start()
         self.workers.append(worker)
         return worker
