@@ -29,6 +29,7 @@ from . import (
     ratelimit,
     selectors,
     services,
+    wire,
     worker,
     writer,
 )
@@ -94,6 +95,9 @@ class JoinedRoom:
 class ChatConsumer(AsyncWebsocketConsumer):
     user: Any = None
     username = ""
+    # Writes a broadcast's frame straight to the connection (chat.wire), when the
+    # server is one that allows it.
+    write_frame: wire.Writer | None = None
     # Broadcasts that arrived while a frame was being handled, sent after its
     # reply (as Channels' one-message-at-a-time dispatch would have); None when
     # nothing is being handled.
@@ -108,6 +112,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.channel_name = await self.channel_layer.new_channel()
         self.base_send = send
+        self.write_frame = wire.writer_for(send)
         self.dispatching = asyncio.Lock()
         channel_receive = functools.partial(
             self.channel_layer.receive, self.channel_name
@@ -299,7 +304,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame(protocol.error_frame(error, ack))
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=protocol.encode(frame))
+        text = protocol.encode(frame)
+        if self.write_frame is None or not self.write_frame(wire.text_frame(text)):
+            await self.send(text_data=text)
 
     async def call(self, fn: Callable[..., R], **kwargs: Any) -> R:
         """Run a domain function off the event loop; send what it broadcast."""
@@ -335,6 +342,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             event["room"], event["seq"]
         ):
             return
+        if self.write_frame is not None:
+            # The one copy of this broadcast in the process (chat.layers) keeps
+            # its frame for the other members.
+            if (frame := event.get("frame")) is None:
+                frame = event["frame"] = wire.text_frame(event["text"])
+            if self.write_frame(frame):
+                return
         await self.base_send({"type": "websocket.send", "text": event["text"]})
 
     def first_time(self, room: str, seq: int) -> bool:

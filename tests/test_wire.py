@@ -1,0 +1,37 @@
+"""Frames the worker writes straight to sockets (chat.wire) are the frames a
+WebSocket server would send: a client library reads them back intact."""
+
+import pytest
+from websockets.frames import Frame
+from websockets.streams import StreamReader
+
+from chat import wire
+
+
+def read_frame(data: bytes) -> Frame:
+    """Parse `data` as a client does (server frames are unmasked)."""
+    reader = StreamReader()
+    reader.feed_data(data)
+    reader.feed_eof()
+    parser = Frame.parse(reader.read_exact, mask=False, max_size=None)
+    try:
+        next(parser)
+    except StopIteration as done:
+        return done.value
+    raise AssertionError("incomplete frame")
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 200_000])
+def test_text_frame_carries_the_text_at_every_length_boundary(size):
+    text = ("é" * size)[:size]  # two bytes a character: lengths cross boundaries
+    frame = read_frame(wire.text_frame(text))
+    assert frame.fin
+    assert frame.opcode.name == "TEXT"
+    assert frame.data.decode() == text
+
+
+def test_an_unknown_server_gets_no_direct_writer():
+    async def send(message):  # any ASGI server but daphne and uvicorn
+        pass
+
+    assert wire.writer_for(send) is None
