@@ -56,7 +56,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("scenario", choices=["fanout", "ramp", "connect"])
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument(
+        "--url",
+        default="http://127.0.0.1:8000",
+        help="base URL; several, comma-separated, spread the clients over workers",
+    )
     parser.add_argument("--peer", choices=sorted(PEERS), default="chat")
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--rooms", type=int, default=10)
@@ -69,7 +73,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sockets-per-user", type=int, default=1)
     parser.add_argument("--rates", help="ramp: comma-separated messages/s")
     parser.add_argument("--p99-ms", type=float, default=100)
-    parser.add_argument("--server-pid", type=int, help="connect: measure its memory")
+    parser.add_argument(
+        "--server-pid",
+        type=lambda v: [int(p) for p in v.split(",")],
+        help="server process ids, comma-separated: their CPU use (fanout, ramp)"
+        " and memory (connect) are reported",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     return parser.parse_args(argv)
 
@@ -87,13 +96,23 @@ def fanout(args: argparse.Namespace, peer, rate: float) -> dict:
         per_client = rate / len(clients)
         for pipe in pipes:
             pipe.send(("start", start, per_client, args.duration, args.drain))
+        time.sleep(max(0.0, start - time.time()))
+        cpu_before = cpu_seconds(args.server_pid)
         show_progress(progress, start, args.duration + args.drain, rate, clients)
+        cpu_after = cpu_seconds(args.server_pid)
         results = [
             receive(pipe, "result", timeout=args.duration + 60) for pipe in pipes
         ]
     finally:
         stop_procs(procs)
-    return summarize(args, rate, clients, results, ready)
+    summary = summarize(args, rate, clients, results, ready)
+    if cpu_before is not None and cpu_after is not None:
+        # Over sending and the drain, as the load processes' own CPU.
+        busy = cpu_after - cpu_before
+        summary["server_cpu_percent"] = round(
+            100 * busy / (args.duration + args.drain), 1
+        )
+    return summary
 
 
 def ramp(args: argparse.Namespace, peer) -> dict:
@@ -161,8 +180,9 @@ def connect(args: argparse.Namespace, peer) -> dict:
 def plan_clients(args: argparse.Namespace, peer, run_id: str) -> list[tuple]:
     """(index, identity, room) for every client: client i in room i % rooms."""
     users = math.ceil(args.clients / args.sockets_per_user)
-    print(f"preparing {users} identities on {args.url} ...", flush=True)
-    identities = peer.prepare_identities(args.url, users, run_id)
+    base_url = args.url.split(",")[0]  # the workers share one database
+    print(f"preparing {users} identities on {base_url} ...", flush=True)
+    identities = peer.prepare_identities(base_url, users, run_id)
     return [
         (i, identities[i % users], f"bench-{run_id}-{i % args.rooms}")
         for i in range(args.clients)
@@ -175,7 +195,7 @@ def start_procs(args: argparse.Namespace, clients: list[tuple]):
     progress = context.Array("q", 2 * procs_n, lock=False)
     pipes, procs = [], []
     for p in range(procs_n):
-        slice_ = load.Slice(PEERS[args.peer], args.url, clients[p::procs_n])
+        slice_ = load.Slice(PEERS[args.peer], args.url.split(","), clients[p::procs_n])
         parent_end, child_end = context.Pipe()
         proc = context.Process(target=load.run, args=(slice_, child_end, progress, p))
         proc.start()
@@ -294,7 +314,7 @@ def print_table(rows: list[dict]) -> None:
     print(
         f"{'peer':<9}{'offered/s':>10}{'sent/s':>9}{'deliv/s':>10}"
         f"{'p50 ms':>8}{'p95':>8}{'p99':>8}{'max':>8}{'ack p99':>9}"
-        f"{'lost':>7}{'dup':>5}  errors  load CPU %"
+        f"{'lost':>7}{'dup':>5}  errors  load CPU %  server CPU %"
     )
     for r in rows:
         lat, ack = r["latency_ms"], r["ack_latency_ms"]
@@ -303,16 +323,16 @@ def print_table(rows: list[dict]) -> None:
             f"{r['deliveries_per_s']:>10,.0f}{lat['p50']:>8.1f}{lat['p95']:>8.1f}"
             f"{lat['p99']:>8.1f}{lat['max']:>8.1f}{ack['p99']:>9.1f}"
             f"{r['lost']:>7}{r['duplicates']:>5}  {r['errors'] or '-'}"
-            f"  {r['load_cpu_percent']}"
+            f"  {r['load_cpu_percent']}  {r.get('server_cpu_percent', '-')}"
         )
 
 
-def rss_kib(pid: int | None) -> int | None:
-    """Resident memory of `pid` and its children (a server on this machine)."""
-    if pid is None:
+def rss_kib(pids: list[int] | None) -> int | None:
+    """Resident memory of the servers `pids` and their children (on this machine)."""
+    if pids is None:
         return None
     total = 0
-    for p in [pid, *_children(pid)]:
+    for p in _with_children(pids):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -320,6 +340,24 @@ def rss_kib(pid: int | None) -> int | None:
         except FileNotFoundError:
             pass
     return total
+
+
+def cpu_seconds(pids: list[int] | None) -> float | None:
+    """CPU time used so far by the servers `pids` and their children."""
+    if pids is None:
+        return None
+    ticks = 0
+    for p in _with_children(pids):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _with_children(pids: list[int]) -> list[int]:
+    return [q for p in pids for q in (p, *_children(p))]
 
 
 def _children(pid: int) -> list[int]:

@@ -25,7 +25,7 @@ class Slice:
     """What one process runs: clients (global index, identity, room)."""
 
     peer: str  # module path of the client: bench.chat_client, ...
-    base_url: str
+    base_urls: list[str]  # client i opens its socket on base_urls[i % len]
     clients: list[tuple[int, dict, str]]
     connect_concurrency: int = 50
 
@@ -83,7 +83,9 @@ async def _main(slice_: Slice, pipe, progress, slot: int) -> None:
     async def open_one(index: int, identity: dict, room: str):
         async with limit:
             conn = await peer.Connection.open(
-                slice_.base_url, identity, receiver(index)
+                slice_.base_urls[index % len(slice_.base_urls)],
+                identity,
+                receiver(index),
             )
             await conn.join(room)
             return conn

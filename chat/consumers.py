@@ -5,8 +5,6 @@ channel layer. The domain runs in `call`, the one sync-to-async seam, which send
 the broadcasts a service committed once it returns.
 """
 
-import asyncio
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -14,9 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from channels.consumer import get_handler_name
-from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 from . import (
@@ -103,41 +99,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # nothing is being handled.
     held: list[dict[str, Any]] | None = None
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        # channels' await_many_dispatch waits on the socket and the channel with
-        # asyncio.wait and starts a task for every message: a few percent of a busy
-        # worker. Here each source is read in a loop of its own, and a lock keeps
-        # their handlers one at a time, as channels does.
-        self.scope = scope
-        self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        self.channel_name = await self.channel_layer.new_channel()
-        self.base_send = send
-        self.write_frame = wire.writer_for(send)
-        self.dispatching = asyncio.Lock()
-        channel_receive = functools.partial(
-            self.channel_layer.receive, self.channel_name
-        )
-        loops = [
-            asyncio.ensure_future(self.dispatch_each(receive)),
-            asyncio.ensure_future(self.dispatch_each(channel_receive)),
-        ]
-        try:
-            done, _ = await asyncio.wait(loops, return_when=asyncio.FIRST_COMPLETED)
-            for loop in done:
-                loop.result()
-        except StopConsumer:
-            pass
-        finally:
-            for loop in loops:
-                loop.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
-
-    async def dispatch_each(self, receive: Callable[[], Awaitable[dict]]) -> None:
-        while True:
-            message = await receive()
-            async with self.dispatching:
-                await self.dispatch(message)
-
     async def dispatch(self, message: dict[str, Any]) -> None:
         # channels 4.2+ runs aclose_old_connections() before every handler: a hop
         # to the worker's sync thread for each frame in or out, which capped a
@@ -158,6 +119,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_held()
 
     async def open(self) -> None:
+        self.write_frame = wire.writer_for(self.base_send)
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:

@@ -5,7 +5,8 @@ redis-py's Pipeline checks a connection out of the pool for every batch, polls i
 for stray data under a zero timeout, wraps the round trip in its retry helper and,
 when the batch runs a script, asks SCRIPT EXISTS first: a second round trip and
 more of a worker's core than the commands themselves (docs/BENCHMARKS.md). Here one
-connection stays checked out; a failure drops it and the next batch opens another.
+connection stays checked out; a failure drops it, as does the server closing it
+while it was idle, and the next batch opens another.
 The connection is redis-py's own, so the URL's options (password, database, TLS,
 timeouts) apply as everywhere else.
 """
@@ -30,6 +31,14 @@ class RedisPipe:
         """Each command's reply, or the ResponseError Redis answered it with;
         raises (ConnectionError, TimeoutError) when the round trip fails."""
         connection = self.connection
+        if connection is not None and _closed_by_server(connection):
+            # Redis restarted (or dropped us) while the connection sat idle: a new
+            # one, rather than a failed batch. The event loop has already read the
+            # end of the stream, so asking costs nothing.
+            self.connection = None
+            await connection.disconnect(nowait=True)
+            await self.pool.release(connection)
+            connection = None
         if connection is None:
             connection = self.connection = await self.pool.get_connection()
         try:
@@ -54,3 +63,8 @@ class RedisPipe:
         if self.connection is not None:
             connection, self.connection = self.connection, None
             await self.pool.release(connection)
+
+
+def _closed_by_server(connection: AbstractConnection) -> bool:
+    reader = getattr(connection, "_reader", None)  # redis-py's stream reader
+    return reader is None or reader.at_eof()
