@@ -42,6 +42,11 @@ CLOSE_TOO_BIG = 1009  # RFC 6455: a message too big to process
 CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: the server cannot take the socket now
 
 RECENT_MAX = 256
+# Events whose reply must reach the client before the broadcasts that arrive while
+# they are handled: a join's history and seq cover them (the client learns the room
+# from the reply). Other broadcasts go out as they come, a sender's own included:
+# holding them behind its ack cost every member up to an ack's time under load.
+REPLY_FIRST = frozenset({"join_room"})
 Reply = dict[str, Any]
 Handler = Callable[["ChatConsumer", dict[str, Any]], Awaitable[Reply]]
 HANDLERS: dict[str, Handler] = {}
@@ -94,9 +99,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # Writes a broadcast's frame straight to the connection (chat.wire), when the
     # server is one that allows it.
     write_frame: wire.Writer | None = None
-    # Broadcasts that arrived while a frame was being handled, sent after its
-    # reply (as Channels' one-message-at-a-time dispatch would have); None when
-    # nothing is being handled.
+    # Broadcasts that arrived while the socket connected or a REPLY_FIRST frame
+    # was handled, sent after it; None the rest of the time.
     held: list[dict[str, Any]] | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -220,7 +224,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
     ) -> None:
         if self.user is None:
             return
-        self.held = []
         try:
             await self.handle(text_data, bytes_data)
         finally:
@@ -244,6 +247,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if handler is None:
                 raise ChatError("unknown_event", f"unknown event '{frame.event[:50]}'")
             event = frame.event
+            if event in REPLY_FIRST:
+                self.held = []
             reply = await handler(self, frame.data)
             if ack is not None:
                 await self.send_frame(protocol.ack_frame(ack, **reply))
