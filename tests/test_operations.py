@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 import pytest
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.test import AsyncClient
 
@@ -63,8 +64,10 @@ async def test_a_reconnected_layer_closes_sockets_with_1012(amake_user, sockets)
     await a.join("general")
     client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
     try:
-        # Cut the subscriber connections; redis-py reconnects and re-subscribes.
-        await client.client_kill_filter(_type="pubsub")
+        # Cut this process's subscriber connection (only it: another test run may
+        # share the Redis); redis-py reconnects and re-subscribes.
+        for address in _subscriber_addresses():
+            await client.client_kill_filter(_type="pubsub", addr=address)
     finally:
         await client.aclose()
     message = await asyncio.wait_for(a.communicator.output_queue.get(), 10)
@@ -72,6 +75,17 @@ async def test_a_reconnected_layer_closes_sockets_with_1012(amake_user, sockets)
         message = await asyncio.wait_for(a.communicator.output_queue.get(), 10)
     assert message["code"] == 1012
     a.closed = True
+
+
+def _subscriber_addresses() -> list[str]:
+    """host:port, as Redis sees them, of this process's layer subscriber sockets."""
+    layer = get_channel_layer()._get_layer()
+    addresses = []
+    for shard in layer._shards:
+        host, port = shard._pubsub.connection._writer.get_extra_info("sockname")[:2]
+        addresses.append(f"{host}:{port}")
+    assert addresses
+    return addresses
 
 
 def test_a_socket_sends_each_seq_once_in_any_order():
