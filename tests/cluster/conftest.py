@@ -8,11 +8,14 @@ it without touching the machine's. The run's database is created beside
 DATABASE_URL's and dropped at the end.
 """
 
+import asyncio
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +120,18 @@ class Cluster:
         client = await Client.open(url, self.cookie(username), username)
         self.clients.append(client)
         return client
+
+    async def sigterm(self, worker: int, sockets: list[Client]) -> float:
+        """SIGTERM to worker number `worker`: each of `sockets` (on it) must be
+        closed with 1012 and the process exit with status 0; the seconds it took."""
+        stopping = self.workers[worker]
+        started = time.monotonic()
+        stopping.proc.send_signal(signal.SIGTERM)
+        for socket in sockets:
+            assert await socket.closed(timeout=5) == 1012
+        await asyncio.to_thread(stopping.proc.wait, 10)
+        assert stopping.proc.returncode == 0
+        return time.monotonic() - started
 
     def stop(self) -> None:
         for worker in self.workers:
