@@ -7,7 +7,6 @@ megabytes of messages go out, past what the kernel buffers hold (on daphne about
 200 frames waited in the worker, one sent in part, when this was written), then
 reads everything at once."""
 
-
 import pytest
 
 MESSAGES = 700
