@@ -19,6 +19,7 @@ use is reported so a saturated generator is visible.
 """
 
 import argparse
+import contextlib
 import json
 import math
 import multiprocessing
@@ -329,31 +330,34 @@ def print_table(rows: list[dict]) -> None:
 
 def rss_kib(pids: list[int] | None) -> int | None:
     """Resident memory of the servers `pids` and their children (on this machine)."""
-    if pids is None:
-        return None
-    total = 0
-    for p in _with_children(pids):
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except FileNotFoundError:
-            pass
-    return total
+
+    def rss(status: str) -> int:
+        line = next(x for x in status.splitlines() if x.startswith("VmRSS:"))
+        return int(line.split()[1])
+
+    return _sum_over_processes(pids, "status", rss)
 
 
 def cpu_seconds(pids: list[int] | None) -> float | None:
     """CPU time used so far by the servers `pids` and their children."""
+
+    def ticks(stat: str) -> int:
+        fields = stat.rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime
+
+    total = _sum_over_processes(pids, "stat", ticks)
+    return None if total is None else total / os.sysconf("SC_CLK_TCK")
+
+
+def _sum_over_processes(pids: list[int] | None, name: str, value) -> int | None:
+    """The sum of `value(/proc/<pid>/<name>)` over `pids` and their children."""
     if pids is None:
         return None
-    ticks = 0
+    total = 0
     for p in _with_children(pids):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+        with contextlib.suppress(FileNotFoundError, StopIteration):  # gone, a zombie
+            total += value(Path(f"/proc/{p}/{name}").read_text())
+    return total
 
 
 def _with_children(pids: list[int]) -> list[int]:
