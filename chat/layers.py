@@ -53,8 +53,8 @@ class Receiver(Protocol):
 
 class _ChannelQueue:
     """A channel's queue: what the layer asks of asyncio.Queue (put_nowait, get),
-    in a tenth of its memory. Every socket has one; asyncio.Queue's four deques and
-    event came to 2.9 KiB of a socket's 37 (docs/BENCHMARKS.md)."""
+    in about a quarter of its memory. Every socket has one; asyncio.Queue's four
+    deques and event came to 2.9 KiB of a socket's 37 (docs/BENCHMARKS.md)."""
 
     __slots__ = ("items", "waiters")
 

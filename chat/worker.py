@@ -65,20 +65,11 @@ class _LoopState:
 _states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-# The loop asked about last (weakly: tests run many), and its state.
-_last: tuple[weakref.ref, _LoopState] | None = None
-
-
 def _state() -> _LoopState:
-    global _last
     loop = asyncio.get_running_loop()
-    # Asked on every frame; a server runs one loop, so the last answer is the one.
-    if _last is not None and _last[0]() is loop:
-        return _last[1]
     state = _states.get(loop)
     if state is None:
         state = _states[loop] = _LoopState()
-    _last = (weakref.ref(loop), state)
     return state
 
 
