@@ -96,9 +96,11 @@ class JoinedRoom:
 class ChatConsumer(AsyncWebsocketConsumer):
     user: Any = None
     username = ""
-    # Writes a broadcast's frame straight to the connection (chat.wire), when the
-    # server is one that allows it.
-    write_frame: wire.Writer | None = None
+    # The server's connection (chat.wire), when the server is one we know: frames
+    # are written straight to it, and what waits for the client is bounded.
+    link: wire.Link | None = None
+    # Closed for not reading (CHAT_MAX_SOCKET_BUFFER): nothing more is sent.
+    overloaded = False
     # Broadcasts that arrived while the socket connected or a REPLY_FIRST frame
     # was handled, sent after it; None the rest of the time.
     held: list[dict[str, Any]] | None = None
@@ -123,7 +125,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_held()
 
     async def open(self) -> None:
-        self.write_frame = wire.writer_for(self.base_send)
+        self.link = wire.link_for(self.base_send)
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -271,9 +273,38 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame(protocol.error_frame(error, ack))
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
-        text = protocol.encode(frame)
-        if self.write_frame is None or not self.write_frame(wire.text_frame(text)):
-            await self.send(text_data=text)
+        await self.transmit(protocol.encode(frame))
+
+    async def transmit(self, text: str, frame: bytes | None = None) -> None:
+        """Send `text` (already framed as `frame`, when given): every frame out
+        passes here, so that what waits for a client that does not read is bounded
+        whichever way it goes out."""
+        if (link := self.link) is None:
+            await self.base_send({"type": "websocket.send", "text": text})
+            return
+        if self.overloaded:
+            return
+        if frame is None:
+            frame = wire.text_frame(text)
+        # A frame always goes out to a client that has read everything before it,
+        # however long (a history page of long messages may pass the bound alone).
+        pending = link.pending()
+        if pending and pending + len(frame) > settings.CHAT_MAX_SOCKET_BUFFER:
+            self.close_overloaded()
+        elif not link.write(frame):
+            await self.base_send({"type": "websocket.send", "text": text})
+
+    def close_overloaded(self) -> None:
+        """The client has stopped reading: close its socket with 1013 rather than
+        queue more for it. It reconnects and resyncs, so it loses nothing."""
+        self.overloaded = True
+        logger.warning(
+            "closed with %d: more than %d bytes waiting for the client",
+            CLOSE_TRY_AGAIN_LATER,
+            settings.CHAT_MAX_SOCKET_BUFFER,
+        )
+        metrics.sockets_overloaded.inc()
+        self.link.close_overloaded(CLOSE_TRY_AGAIN_LATER)
 
     async def call(self, fn: Callable[..., R], **kwargs: Any) -> R:
         """Run a domain function off the event loop; send what it broadcast."""
@@ -294,6 +325,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.chat_event(message)
         return True
 
+    async def close(self, code: int | bool | None = None, reason: str | None = None):
+        if self.overloaded:  # its close frame is out already
+            return
+        await super().close(code=code, reason=reason)
+
     async def send_held(self) -> None:
         held = self.held or []
         while held:
@@ -309,14 +345,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             event["room"], event["seq"]
         ):
             return
-        if self.write_frame is not None:
-            # The one copy of this broadcast in the process (chat.layers) keeps
-            # its frame for the other members.
-            if (frame := event.get("frame")) is None:
-                frame = event["frame"] = wire.text_frame(event["text"])
-            if self.write_frame(frame):
-                return
-        await self.base_send({"type": "websocket.send", "text": event["text"]})
+        # The one copy of this broadcast in the process (chat.layers) keeps its
+        # frame for the other members.
+        frame = event.get("frame")
+        if frame is None and self.link is not None:
+            frame = event["frame"] = wire.text_frame(event["text"])
+        await self.transmit(event["text"], frame)
 
     def first_time(self, room: str, seq: int) -> bool:
         """False for a room change this socket has already sent its client."""

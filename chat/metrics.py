@@ -36,6 +36,11 @@ sockets_closed = Counter(
     ["code"],
     registry=REGISTRY,
 )
+sockets_overloaded = Counter(
+    "chat_sockets_overloaded",
+    "WebSockets closed with 1013 because their client stopped reading",
+    registry=REGISTRY,
+)
 messages_sent = Counter(
     "chat_messages",
     "Messages stored and acknowledged (kind: room or direct); rate() for per second",

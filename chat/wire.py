@@ -11,15 +11,19 @@ A socket is written to directly only while it is open, without compression, and
 with nothing of the server's own waiting to go out; otherwise the frame takes the
 ASGI path. Written against daphne 4.2 / autobahn 26.10 and uvicorn 0.54's
 websockets-sansio protocol (all pinned); with any other server nothing changes.
+
+A link also tells how many bytes wait in the worker to go out to its client, by
+either path: both end in the same transport buffer. That buffer has no bound of
+its own, so a client that stops reading could take the worker's memory; the
+consumer closes such a socket (`close_overloaded`) past CHAT_MAX_SOCKET_BUFFER.
 """
 
-import functools
 import struct
-from collections.abc import Callable
 from typing import Any
 
-# Writes a frame and returns True, or returns False to have it sent through ASGI.
-Writer = Callable[[bytes], bool]
+# How long a closed-for-overload client has to answer the close frame before
+# its connection is dropped and the frames still queued for it are freed.
+CLOSE_GRACE = 1.0
 
 
 def text_frame(text: str) -> bytes:
@@ -36,20 +40,38 @@ def text_frame(text: str) -> bytes:
     return header + payload
 
 
-def writer_for(send: Any) -> Writer | None:
-    """A direct writer for the connection behind the ASGI `send` callable, when its
-    server is one we know; None otherwise."""
-    if (protocol := _daphne_protocol(send)) is not None:
-        return functools.partial(_write_daphne, protocol)
-    if (protocol := _uvicorn_protocol(send)) is not None:
-        from websockets.protocol import State
+class Link:
+    """The server's connection behind one socket: direct writes, and what waits."""
 
-        return functools.partial(_write_uvicorn, protocol, State.OPEN)
+    def write(self, frame: bytes) -> bool:
+        """Write `frame` now and return True, or return False to have it sent
+        through ASGI."""
+        raise NotImplementedError
+
+    def pending(self) -> int:
+        """Bytes queued in this process for the client (not yet in the kernel)."""
+        raise NotImplementedError
+
+    def close_overloaded(self, code: int) -> None:
+        """Send a close frame with `code` behind what is queued, and drop the
+        connection if the client has not answered it within CLOSE_GRACE."""
+        raise NotImplementedError
+
+
+def link_for(send: Any) -> Link | None:
+    """The link behind the ASGI `send` callable, when its server is one we know;
+    None otherwise."""
+    if (protocol := _daphne_protocol(send)) is not None:
+        return DaphneLink(protocol)
+    if (protocol := _uvicorn_protocol(send)) is not None:
+        return UvicornLink(protocol)
     return None
 
 
 def _daphne_protocol(send: Any) -> Any:
     # daphne's send is functools.partial(server.handle_reply, protocol).
+    import functools
+
     try:
         from daphne.ws_protocol import WebSocketProtocol
         from twisted.internet.tcp import Connection
@@ -58,40 +80,64 @@ def _daphne_protocol(send: Any) -> Any:
     if isinstance(send, functools.partial) and send.args:
         protocol = send.args[0]
         if isinstance(protocol, WebSocketProtocol) and (
-            # Plain TCP (TLS ends at the proxy): see _write_daphne.
+            # Plain TCP (TLS ends at the proxy): see DaphneLink.write.
             isinstance(protocol.transport, Connection) and not protocol.transport.TLS
         ):
             return protocol
     return None
 
 
-def _write_daphne(protocol: Any, frame: bytes) -> bool:
-    # autobahn's sendPreparedMessage minus its per-frame log formatting: while
-    # its send queue is empty it writes to the transport at once, as here.
-    if (
-        protocol.state != protocol.STATE_OPEN
-        or protocol._perMessageCompress is not None
-        or protocol.send_queue
-    ):
-        return False
-    transport = protocol.transport
-    # Twisted's write only queues the bytes and asks the event loop to say when
-    # the socket is writable (an epoll_ctl call to start, one to stop, and a
-    # callback between): most of what a delivery cost once framing was gone. A
-    # socket with nothing queued takes the frame now; what it cannot take is
-    # queued behind, so the order holds.
-    if transport._tempDataBuffer or len(transport.dataBuffer) > transport.offset:
-        transport.write(frame)
+class DaphneLink(Link):
+    __slots__ = ("protocol",)
+
+    def __init__(self, protocol: Any) -> None:
+        self.protocol = protocol
+
+    def write(self, frame: bytes) -> bool:
+        # autobahn's sendPreparedMessage minus its per-frame log formatting:
+        # while its send queue is empty it writes to the transport at once, as
+        # here.
+        protocol = self.protocol
+        if (
+            protocol.state != protocol.STATE_OPEN
+            or protocol._perMessageCompress is not None
+            or protocol.send_queue
+        ):
+            return False
+        transport = protocol.transport
+        # Twisted's write only queues the bytes and asks the event loop to say
+        # when the socket is writable (an epoll_ctl call to start, one to stop,
+        # and a callback between): most of what a delivery cost once framing was
+        # gone. A socket with nothing queued takes the frame now; what it cannot
+        # take is queued behind, so the order holds.
+        if transport._tempDataBuffer or len(transport.dataBuffer) > transport.offset:
+            transport.write(frame)
+            return True
+        try:
+            sent = transport.socket.send(frame)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            return False  # the connection is failing: daphne's own path finds out
+        if sent < len(frame):
+            transport.write(frame[sent:])
         return True
-    try:
-        sent = transport.socket.send(frame)
-    except (BlockingIOError, InterruptedError):
-        sent = 0
-    except OSError:
-        return False  # the connection is failing: daphne's own path finds out
-    if sent < len(frame):
-        transport.write(frame[sent:])
-    return True
+
+    def pending(self) -> int:
+        # Twisted keeps what the socket did not take in dataBuffer (from
+        # offset on) and in _tempDataBuffer, _tempDataLen bytes.
+        transport = self.protocol.transport
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+
+    def close_overloaded(self, code: int) -> None:
+        protocol = self.protocol
+        if protocol.state != protocol.STATE_OPEN:
+            return
+        # autobahn drops the connection when the close handshake times out
+        # (closeHandshakeTimeout, 1 s unless daphne is told otherwise), and
+        # daphne then tells the application the socket is gone.
+        protocol.closeHandshakeTimeout = CLOSE_GRACE
+        protocol.sendCloseFrame(code=code, isReply=False)
 
 
 def _uvicorn_protocol(send: Any) -> Any:
@@ -108,18 +154,49 @@ def _uvicorn_protocol(send: Any) -> Any:
     return None
 
 
-def _write_uvicorn(protocol: Any, open_state: Any, frame: bytes) -> bool:
-    # uvicorn's own send writes at once too; it would first wait while the client
-    # reads too slowly, holding up the fan-out for every socket after it. Here
-    # the transport buffers instead, as daphne's always does.
-    if (
-        protocol.close_sent
-        or protocol.disconnected
-        or not protocol.handshake_complete
-        or protocol.conn.state is not open_state
-        or protocol.conn.extensions
-        or protocol.transport.is_closing()
-    ):
-        return False
-    protocol.transport.write(frame)
-    return True
+class UvicornLink(Link):
+    __slots__ = ("open_state", "protocol")
+
+    def __init__(self, protocol: Any) -> None:
+        from websockets.protocol import State
+
+        self.protocol = protocol
+        self.open_state = State.OPEN
+
+    def write(self, frame: bytes) -> bool:
+        # uvicorn's own send writes at once too; it would first wait while the
+        # client reads too slowly, holding up the fan-out for every socket after
+        # it. Here the transport buffers instead, as daphne's always does, and
+        # the consumer bounds it.
+        protocol = self.protocol
+        if (
+            protocol.close_sent
+            or protocol.disconnected
+            or not protocol.handshake_complete
+            or protocol.conn.state is not self.open_state
+            or protocol.conn.extensions
+            or protocol.transport.is_closing()
+        ):
+            return False
+        protocol.transport.write(frame)
+        return True
+
+    def pending(self) -> int:
+        return self.protocol.transport.get_write_buffer_size()
+
+    def close_overloaded(self, code: int) -> None:
+        # uvicorn's own close waits until the client has read what is queued
+        # (its send waits for the transport to drain first), and then closes the
+        # transport gracefully, which also waits for the buffer to drain: for a
+        # client that stopped reading, never. So: the close frame, as uvicorn
+        # writes it, then an abort if no answer comes within the grace period.
+        protocol = self.protocol
+        if protocol.close_sent or protocol.disconnected:
+            return
+        protocol.queue.put_nowait({"type": "websocket.disconnect", "code": code})
+        protocol.conn.send_close(code, "")
+        protocol.transport.write(b"".join(protocol.conn.data_to_send()))
+        protocol.close_sent = True
+        protocol.close_timer = protocol.loop.call_later(
+            CLOSE_GRACE, protocol.transport.abort
+        )

@@ -16,10 +16,11 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from channels.sessions import CookieMiddleware  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
-from chatproject import daphne_close_codes  # noqa: E402
+from chatproject import daphne_close_codes, daphne_liveness  # noqa: E402
 from chatproject.middleware import WebSocketSessionMiddleware  # noqa: E402
 
 daphne_close_codes.install()
+daphne_liveness.install()
 
 application = ProtocolTypeRouter(
     {

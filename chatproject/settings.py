@@ -192,6 +192,10 @@ CHAT_HISTORY_MAX_PAGE = 100  # get_history's largest limit
 # A text frame larger than this closes the socket with 1009.
 CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=64 * 1024)
 # More sockets than this for one user (across workers) closes the newest with 4429.
+# Bytes waiting in a worker for one client that does not read (frames the kernel
+# would not take): past this its socket is closed with 1013, and the client
+# reconnects and resyncs. Bounds what a stalled or hostile client costs in memory.
+CHAT_MAX_SOCKET_BUFFER = env.int("CHAT_MAX_SOCKET_BUFFER", default=1024 * 1024)
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=20)
 CHAT_MAX_ROOMS_PER_SOCKET = env.int("CHAT_MAX_ROOMS_PER_SOCKET", default=200)
 CHAT_RESYNC_MAX = 200  # join_room {after} returns at most this many changes

@@ -30,8 +30,8 @@ def test_text_frame_carries_the_text_at_every_length_boundary(size):
     assert frame.data.decode() == text
 
 
-def test_an_unknown_server_gets_no_direct_writer():
+def test_an_unknown_server_gets_no_link():
     async def send(message):  # any ASGI server but daphne and uvicorn
         pass
 
-    assert wire.writer_for(send) is None
+    assert wire.link_for(send) is None

@@ -95,13 +95,16 @@ class Cluster:
     def backend(self) -> Backend:
         return Backend(self.env)
 
-    def add_worker(self, server: str = "daphne", **extra_env: str) -> Server:
-        """Start one more worker: `server` is "daphne" or "uvicorn"."""
+    def add_worker(
+        self, server: str = "daphne", *args: str, **extra_env: str
+    ) -> Server:
+        """Start one more worker: `server` is "daphne" or "uvicorn", `args` more
+        options for it."""
         index = len(self.workers)
         env = {**self.env, "CHAT_WORKER_NAME": f"w{index}", **extra_env}
         log = ARTIFACTS / f"{self.name}-w{index}-{RUN_ID}.log"
         grace = GRACE_OPTION[server], "5"
-        worker = Server(env, free_port(), log, *grace, server=server)
+        worker = Server(env, free_port(), log, *grace, *args, server=server)
         worker.start()
         self.workers.append(worker)
         return worker
