@@ -27,6 +27,10 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Pages that may open the chat's WebSocket besides the site itself (whose
+# handshake's own origin is always allowed) and CSRF_TRUSTED_ORIGINS: full origins,
+# scheme://host[:port] (chatproject.middleware.SameOriginValidator).
+CHAT_ALLOWED_ORIGINS = env.list("CHAT_ALLOWED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from .cluster.client import log_in
 from .servers import PASSWORD, ROOT, RUN_ID, Backend, Server, database, free_port
@@ -77,3 +77,29 @@ async def test_a_frame_too_big_closes_with_1009(servers, cookie, kind, size):
             while True:
                 await ws.recv()
         assert ws.close_code == 1009, (ws.close_code, server.log_tail())
+
+
+@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+async def test_only_the_pages_own_origin_opens_a_socket(servers, cookie, kind):
+    """The Host header the real server passes on is the site's own origin: the
+    browser's page at http://127.0.0.1:PORT connects, one on another port of the
+    same host does not."""
+    server = servers[kind]
+    for origin, accepted in (
+        (server.url, True),
+        ("http://127.0.0.1:6666", False),
+        (server.url.replace("http:", "https:"), False),
+    ):
+        try:
+            async with connect(
+                server.ws_url,
+                origin=origin,
+                additional_headers={"Cookie": cookie},
+                open_timeout=10,
+            ) as ws:
+                assert "presence_update" in await ws.recv()
+            opened = True
+        except InvalidStatus as refused:
+            assert refused.response.status_code == 403
+            opened = False
+        assert opened is accepted, origin
