@@ -582,6 +582,40 @@ async def test_added_member_can_join_and_chat_in_a_private_room(amake_user, sock
 # --- Sending messages -----------------------------------------------------------------
 
 
+async def test_invisible_or_reordering_text_gets_an_error_and_reaches_nobody(
+    amake_user, sockets
+):
+    _, _, a, b = await pair_in_room(amake_user, sockets)
+    reply = await a.request(
+        "send_message", {"room": "general", "message": "\u200b\u200d\u2060"}
+    )
+    assert_error(reply, "invalid")
+    assert reply["msg"] == "message has no visible character"
+    # Without an ack, an error frame; U+202E would show "abcexe.png".
+    error = await error_of(
+        a,
+        {
+            "event": "send_message",
+            "data": {"room": "general", "message": "abc\u202egnp.exe"},
+        },
+    )
+    assert error["code"] == "invalid" and "bidirectional" in error["msg"]
+    assert_error(
+        await a.request("private_message", {"toUsername": "ben", "message": "\u2067x"}),
+        "invalid",
+    )
+    sent = await a.say("general", "visible")
+    assert_error(
+        await a.request("edit_message", {"id": sent["messageId"], "message": "\ufeff"}),
+        "invalid",
+    )
+    frames = await b.drain()
+    assert [(f["event"], f["data"].get("message")) for f in frames] == [
+        ("receive_message", "visible")
+    ]
+    await assert_alive(a)
+
+
 async def test_send_message_is_acked_and_broadcast_to_the_whole_room(
     amake_user, sockets
 ):
