@@ -1,15 +1,30 @@
+from collections.abc import Callable
+
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
 from .errors import ChatError
 from .models import Room
-from .rules import room_name_clean
-from .services import TOPIC_MAX
+from .rules import TOPIC_MAX, room_name_clean, shown_text_clean, topic_clean
+
+
+def form_clean(clean: Callable[..., str], *args: str) -> str:
+    """A rule's result, with its ChatError as the form field's error."""
+    try:
+        return clean(*args)
+    except ChatError as error:
+        raise forms.ValidationError(error.msg) from None
 
 
 class SignupForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         fields = ("username",)
+
+    def clean_username(self) -> str | None:
+        # Django's username validator takes any letter, and the Hangul fillers are
+        # letters that draw nothing: an invisible name.
+        username = super().clean_username()  # None when the name is taken
+        return username and form_clean(shown_text_clean, username, "username")
 
 
 class RoomNameField(forms.CharField):
@@ -19,11 +34,7 @@ class RoomNameField(forms.CharField):
         super().__init__(max_length=50, **kwargs)
 
     def clean(self, value: object) -> str:
-        value = super().clean(value)
-        try:
-            return room_name_clean(value)
-        except ChatError as error:
-            raise forms.ValidationError(error.msg) from None
+        return form_clean(room_name_clean, super().clean(value))
 
 
 class RoomCreateForm(forms.Form):
@@ -39,6 +50,10 @@ class RoomCreateForm(forms.Form):
         initial=Room.Kind.PUBLIC,
     )
     topic = forms.CharField(max_length=TOPIC_MAX, required=False)
+
+    def clean_topic(self) -> str:
+        # services.room_create checks it again; here the error shows on the field.
+        return form_clean(topic_clean, self.cleaned_data["topic"])
 
 
 class RoomJoinForm(forms.Form):

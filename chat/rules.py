@@ -1,6 +1,7 @@
 """Validation of user input shared by the protocol, views and admin. Pure."""
 
 import re
+import unicodedata
 
 from django.conf import settings
 
@@ -12,6 +13,26 @@ DIRECT_NAME_RE = re.compile(re.escape(DIRECT_PREFIX) + r"[0-9]{1,18}:[0-9]{1,18}
 CLIENT_ID_MAX = 64
 # Taken by pages under /rooms/.
 RESERVED_ROOM_NAMES = frozenset({"create", "join"})
+TOPIC_MAX = 250
+
+# Bidi embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI):
+# they reorder the text after them, so "abc\u202egnp.exe" shows as "abcexe.png".
+# Refused, not stripped: stripping would change what the author wrote without
+# telling them, and the refusal says why. Right-to-left text needs none of them
+# (the bidi algorithm orders it); the marks LRM, RLM and ALM stay allowed.
+BIDI_CONTROLS_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Categories that draw nothing: controls, format characters (zero-width space and
+# joiners, word joiner, BOM, bidi controls, ...), spaces, line and paragraph
+# separators.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+# Letters, marks and symbols that draw nothing either: the Hangul fillers (which
+# count as letters, even in usernames), the combining grapheme joiner, variation
+# selectors and the blank Braille pattern, the usual "invisible name" tricks.
+BLANK_CHARACTERS = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
 
 
 def room_name_clean(name: str) -> str:
@@ -42,7 +63,35 @@ def message_body_clean(body: str) -> str:
     limit = settings.CHAT_MAX_MESSAGE_LENGTH
     if len(cleaned) > limit:
         raise ChatError("too_long", f"message is longer than {limit} characters")
-    return cleaned
+    return shown_text_clean(cleaned, "message")
+
+
+def topic_clean(topic: str) -> str:
+    """A room topic, trimmed: empty, or text shown as written."""
+    cleaned = topic.strip()
+    if len(cleaned) > TOPIC_MAX:
+        raise ChatError("too_long", f"topic is longer than {TOPIC_MAX} characters")
+    return shown_text_clean(cleaned, "topic") if cleaned else cleaned
+
+
+def shown_text_clean(text: str, what: str) -> str:
+    """`text`, or ChatError("invalid") unless it shows other people what it says:
+    no bidi control reorders it, and at least one character is visible."""
+    if BIDI_CONTROLS_RE.search(text):
+        raise ChatError(
+            "invalid",
+            f"{what} contains a bidirectional control character (U+202A to U+202E, "
+            "U+2066 to U+2069), which shows text in another order than written",
+        )
+    if not any(map(is_visible, text)):
+        raise ChatError("invalid", f"{what} has no visible character")
+    return text
+
+
+def is_visible(char: str) -> bool:
+    return not (
+        char in BLANK_CHARACTERS or unicodedata.category(char) in INVISIBLE_CATEGORIES
+    )
 
 
 def client_id_clean(client_id: str | None) -> str | None:

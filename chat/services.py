@@ -27,6 +27,7 @@ from .rules import (
     message_body_clean,
     room_name_clean,
     room_ref_clean,
+    topic_clean,
 )
 from .selectors import (
     no_such_room,
@@ -35,8 +36,6 @@ from .selectors import (
     room_for_member,
     unread_count,
 )
-
-TOPIC_MAX = 250
 
 User = AbstractBaseUser
 
@@ -51,11 +50,10 @@ def room_create(
     """Create a public or private room owned by `user`."""
     if kind not in (Room.Kind.PUBLIC, Room.Kind.PRIVATE):
         raise ChatError("invalid", "a room is public or private")
-    if len(topic) > TOPIC_MAX:
-        raise ChatError("too_long", f"topic is longer than {TOPIC_MAX} characters")
+    topic = topic_clean(topic)
     name = room_name_clean(name)
     room, created = Room.objects.get_or_create(
-        name=name, defaults={"kind": kind, "topic": topic.strip(), "created_by": user}
+        name=name, defaults={"kind": kind, "topic": topic, "created_by": user}
     )
     if not created:
         raise ChatError("invalid", f"a room named '{name}' already exists")

@@ -184,11 +184,17 @@ def _database_ping() -> None:
 
 
 def metrics_page(request: HttpRequest) -> HttpResponse:
-    """This worker's metrics: for loopback (or the bearer of CHAT_METRICS_TOKEN)."""
+    """This worker's metrics: for the bearer of CHAT_METRICS_TOKEN, or, with no
+    token and no proxy headers trusted, for loopback."""
     token = settings.CHAT_METRICS_TOKEN
     if token:
         given = request.headers.get("Authorization", "")
         allowed = hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+    elif settings.CHAT_TRUST_PROXY_HEADERS:
+        # REMOTE_ADDR is then the X-Forwarded-For that anyone who reaches the
+        # worker's port may send, not the TCP peer (which the servers do not pass
+        # on): loopback proves nothing, so only a token opens the page.
+        allowed = False
     else:
         allowed = request.META.get("REMOTE_ADDR") in ("127.0.0.1", "::1")
     if not allowed:

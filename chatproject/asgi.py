@@ -12,12 +12,14 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.sessions import CookieMiddleware  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chatproject import daphne_close_codes, daphne_liveness  # noqa: E402
-from chatproject.middleware import WebSocketSessionMiddleware  # noqa: E402
+from chatproject.middleware import (  # noqa: E402
+    SameOriginValidator,
+    WebSocketSessionMiddleware,
+)
 
 daphne_close_codes.install()
 daphne_liveness.install()
@@ -25,7 +27,7 @@ daphne_liveness.install()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SameOriginValidator(
             # channels' AuthMiddlewareStack, with a session that is only read.
             CookieMiddleware(
                 WebSocketSessionMiddleware(

@@ -1,11 +1,20 @@
-"""Project-wide middleware: HTTP, and the WebSocket session."""
+"""Project-wide middleware: HTTP, and the WebSocket origin check and session."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
+from channels.security.websocket import WebsocketDenier
 from channels.sessions import InstanceSessionWrapper
+from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
+from django.http.request import split_domain_port, validate_host
+from django.utils.http import is_same_domain
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# An origin as compared: scheme, lower-case host (no brackets), port.
+Origin = tuple[str, str, int]
 
 
 class CloseDatabaseConnectionsMiddleware:
@@ -48,3 +57,92 @@ class WebSocketSessionMiddleware:
         session = InstanceSessionWrapper(scope, send)
         await session.resolve_session()
         return await self.inner(session.scope, receive, send)
+
+
+class SameOriginValidator:
+    """Refuse a WebSocket handshake from a page of another origin.
+
+    A browser sends the page's origin (scheme://host:port) with every WebSocket
+    handshake, and the member's cookie whatever the page: this check is what stops
+    cross-site WebSocket hijacking. channels' AllowedHostsOriginValidator compared
+    only the origin's host with ALLOWED_HOSTS, so http://localhost:6666 (any local
+    program) or another scheme passed. Here the whole origin must be one of
+    - the handshake's own: its Host header (which must be in ALLOWED_HOSTS, as
+      Django requires of every request) with http for ws and https for wss;
+    - CSRF_TRUSTED_ORIGINS or CHAT_ALLOWED_ORIGINS (a "*." host there matches its
+      subdomains, as Django's CSRF check does).
+    Settings are read on every handshake, so tests may change them.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
+        if handshake_allowed(scope):
+            return await self.inner(scope, receive, send)
+        return await WebsocketDenier()(scope, receive, send)
+
+
+def handshake_allowed(scope: dict) -> bool:
+    headers = {name: value.decode("latin1") for name, value in scope["headers"]}
+    host, origin = headers.get(b"host"), headers.get(b"origin")
+    if not host or not origin or not host_allowed(host):
+        return False
+    given = parse_origin(origin)
+    if given is None:
+        return False
+    scheme = scope.get("scheme", "ws")  # daphne leaves it out, even for TLS
+    proto = headers.get(b"x-forwarded-proto", "").strip().lower()
+    # Behind the proxy, TLS ends there: only it knows the page's scheme. Anyone
+    # else could claim one (though a browser lets no page set this header).
+    if settings.CHAT_TRUST_PROXY_HEADERS and proto in ("http", "https", "ws", "wss"):
+        scheme = proto
+    own = parse_origin(
+        ("https" if scheme in ("https", "wss") else "http") + "://" + host
+    )
+    if given == own:
+        return True
+    trusted = [*settings.CSRF_TRUSTED_ORIGINS, *settings.CHAT_ALLOWED_ORIGINS]
+    return origin_trusted(given, trusted)
+
+
+def host_allowed(host: str) -> bool:
+    """The Host header names this site, as Django's HttpRequest.get_host checks."""
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    domain, _port = split_domain_port(host)
+    return bool(domain) and validate_host(domain, allowed)
+
+
+def parse_origin(text: str) -> Origin | None:
+    """scheme://host[:port] as (scheme, host, port), or None if it is not one
+    (such as "null", sent by sandboxed pages and file: URLs)."""
+    try:
+        parts = urlsplit(text.strip().lower())
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:  # a port that is not a number, or out of range
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname or port is None:
+        return None
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        return None
+    return parts.scheme, parts.hostname, port
+
+
+def origin_trusted(given: Origin, trusted: Iterable[str]) -> bool:
+    scheme, host, port = given
+    for text in trusted:
+        # "https://*.example.com": parse the host without its "*", match below it.
+        wildcard = "://*." in text
+        pattern = parse_origin(text.replace("://*.", "://", 1))
+        if pattern is None:
+            continue
+        if wildcard:
+            if (scheme, port) == (pattern[0], pattern[2]) and is_same_domain(
+                host, "." + pattern[1]
+            ):
+                return True
+        elif given == pattern:
+            return True
+    return False

@@ -10,8 +10,16 @@ This launcher instead
 3. waits for open connections and requests to finish, up to --grace-period
    seconds (default CHAT_SHUTDOWN_GRACE or 10), then stops daphne.
 
-A second signal stops at once. Every other option is daphne's own; the application
-is always chatproject.asgi:application.
+A second signal stops at once.
+
+A frame over daphne's size limit (2 x CHAT_MAX_FRAME_BYTES here, as with uvicorn;
+daphne's own default is 1 MiB) is answered with a close frame 1009, as the app
+answers anything over CHAT_MAX_FRAME_BYTES: autobahn would otherwise drop the TCP
+connection without one, and the client could not tell it from a network fault
+(1006) and would send the frame again.
+
+Every other option is daphne's own (the size limits may be given too); the
+application is always chatproject.asgi:application.
 """
 
 import argparse
@@ -41,7 +49,17 @@ class GracefulServer(Server):
         # Twisted's own handlers would stop the reactor straight away.
         self.signal_handlers = False
         reactor.callWhenRunning(self.install_signal_handlers)
+        # super().run() makes the factory and then runs the reactor; this runs
+        # before the reactor serves anything, and each socket reads its factory's
+        # options when it opens.
+        reactor.callWhenRunning(self.close_oversized_frames)
         super().run()
+
+    def close_oversized_frames(self) -> None:
+        # autobahn "fails" a socket on a frame over the size limit (and on a
+        # protocol error) by dropping the TCP connection, unless failByDrop is off:
+        # then it sends the close frame (1009 for size) and waits for the reply.
+        self.ws_factory.setProtocolOptions(failByDrop=False)
 
     def install_signal_handlers(self) -> None:
         from twisted.internet import reactor
@@ -98,12 +116,21 @@ def main(argv: list[str]) -> None:
         default=float(os.environ.get("CHAT_SHUTDOWN_GRACE", "10")),
     )
     options, daphne_args = ours.parse_known_args(argv)
+    from django.conf import settings  # the .env file too, as the app reads it
+
+    # Nothing huge is buffered before the app sees it; the app still closes
+    # anything over CHAT_MAX_FRAME_BYTES itself (and logs it). Given options win.
+    server_limit = str(2 * settings.CHAT_MAX_FRAME_BYTES)
+    defaults = [
+        *("--websocket-max-message-size", server_limit),
+        *("--websocket-max-frame-size", server_limit),
+    ]
     if any(a in ("-h", "--help") for a in daphne_args):
         print(__doc__)
     GracefulServer.grace_period = options.grace_period
     cli = CommandLineInterface()
     cli.server_class = GracefulServer
-    cli.run([*daphne_args, APPLICATION])
+    cli.run([*defaults, *daphne_args, APPLICATION])
 
 
 if __name__ == "__main__":

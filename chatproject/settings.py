@@ -27,6 +27,10 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Pages that may open the chat's WebSocket besides the site itself (whose
+# handshake's own origin is always allowed) and CSRF_TRUSTED_ORIGINS: full origins,
+# scheme://host[:port] (chatproject.middleware.SameOriginValidator).
+CHAT_ALLOWED_ORIGINS = env.list("CHAT_ALLOWED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
@@ -220,6 +224,14 @@ CHAT_WORKER_NAME = env.str("CHAT_WORKER_NAME", default="")
 # /metrics answers only requests with "Authorization: Bearer <token>" when set,
 # and only requests from loopback when not (deploy/nginx keeps it internal too).
 CHAT_METRICS_TOKEN = env.str("CHAT_METRICS_TOKEN", default="")
+# The workers sit behind a proxy and believe its X-Forwarded-* headers (daphne
+# --proxy-headers, as deploy/systemd runs it; uvicorn's launcher always does, from
+# 127.0.0.1). Then the client address the app sees is whatever the header said,
+# so /metrics needs CHAT_METRICS_TOKEN, and X-Forwarded-Proto gives the scheme of
+# the WebSocket origin check. On by default when DEBUG is off, as production is
+# deployed (SECURE_PROXY_SSL_HEADER trusts the proxy then too); on is the safe
+# side for both.
+CHAT_TRUST_PROXY_HEADERS = env.bool("CHAT_TRUST_PROXY_HEADERS", default=not DEBUG)
 # Token buckets per user and kind of event: (events per second, burst). With REDIS_URL
 # they are shared by every worker (chat/ratelimit.py).
 CHAT_RATE_LIMITS = {

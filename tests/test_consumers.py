@@ -174,7 +174,11 @@ async def test_deactivated_user_is_closed_with_4401(amake_user):
     communicator = WebsocketCommunicator(
         application,
         "/ws/chat/",
-        headers=[(b"origin", b"http://localhost"), (b"cookie", cookie)],
+        headers=[
+            (b"host", b"localhost"),
+            (b"origin", b"http://localhost"),
+            (b"cookie", cookie),
+        ],
     )
     connected, _ = await communicator.connect(timeout=5)
     assert connected is True
@@ -183,18 +187,113 @@ async def test_deactivated_user_is_closed_with_4401(amake_user):
     await communicator.disconnect()
 
 
-async def test_foreign_origin_is_refused_at_the_handshake(amake_user):
-    ana = await amake_user("ana")
+async def handshake(
+    user: Any, headers: list[tuple[bytes, bytes]], scheme: str | None = None
+) -> bool:
+    """Whether the real application accepts a handshake with these headers (and
+    the scope's `scheme`, as uvicorn gives it; daphne gives none)."""
     communicator = WebsocketCommunicator(
         application,
         "/ws/chat/",
-        headers=[
-            (b"origin", b"http://evil.example"),
-            (b"cookie", await session_cookie(ana)),
-        ],
+        headers=[*headers, (b"cookie", await session_cookie(user))],
     )
+    if scheme is not None:
+        communicator.scope["scheme"] = scheme
     connected, _ = await communicator.connect(timeout=5)
-    assert connected is False
+    await communicator.disconnect()
+    return connected
+
+
+@pytest.fixture
+def site(settings) -> Any:
+    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "chat.example.com"]
+    settings.CSRF_TRUSTED_ORIGINS = []
+    settings.CHAT_ALLOWED_ORIGINS = []
+    settings.CHAT_TRUST_PROXY_HEADERS = False
+    return settings
+
+
+@pytest.mark.parametrize(
+    ("host", "origin", "accepted"),
+    [
+        # The page's own origin: scheme, host and port as the handshake came.
+        (b"127.0.0.1:8000", b"http://127.0.0.1:8000", True),
+        (b"localhost", b"http://localhost", True),
+        (b"localhost", b"http://localhost:80", True),
+        (b"LocalHost:8000", b"http://localhost:8000", True),
+        # Another site.
+        (b"localhost", b"http://evil.example", False),
+        # The same host name, but another port: any local program's page.
+        (b"localhost", b"http://localhost:6666", False),
+        (b"127.0.0.1:8000", b"http://127.0.0.1:6666", False),
+        # Another scheme: the handshake came over plain ws.
+        (b"127.0.0.1", b"https://127.0.0.1", False),
+        # A host the site does not serve, even from its own page.
+        (b"evil.example", b"http://evil.example", False),
+        # Sandboxed pages and files, and nonsense.
+        (b"localhost", b"null", False),
+        (b"localhost", b"http://localhost:99999", False),
+        (b"localhost", b"http://user@localhost", False),
+    ],
+)
+async def test_only_the_sites_own_origin_may_open_a_socket(
+    amake_user, site, host, origin, accepted
+):
+    ana = await amake_user("ana")
+    assert await handshake(ana, [(b"host", host), (b"origin", origin)]) is accepted
+
+
+async def test_a_handshake_without_origin_or_host_is_refused(amake_user, site):
+    ana = await amake_user("ana")
+    assert not await handshake(ana, [(b"host", b"localhost")])
+    assert not await handshake(ana, [(b"origin", b"http://localhost")])
+
+
+async def test_the_handshakes_scheme_decides_between_http_and_https(amake_user, site):
+    ana = await amake_user("ana")
+    secure = [(b"host", b"chat.example.com"), (b"origin", b"https://chat.example.com")]
+    plain = [(b"host", b"chat.example.com"), (b"origin", b"http://chat.example.com")]
+    assert await handshake(ana, secure, scheme="wss")
+    assert not await handshake(ana, plain, scheme="wss")
+    assert not await handshake(ana, secure, scheme="ws")
+
+
+async def test_x_forwarded_proto_counts_only_when_proxy_headers_are_trusted(
+    amake_user, site
+):
+    ana = await amake_user("ana")
+    behind_tls = [
+        (b"host", b"chat.example.com"),
+        (b"origin", b"https://chat.example.com"),
+        (b"x-forwarded-proto", b"https"),
+    ]
+    assert not await handshake(ana, behind_tls)
+    site.CHAT_TRUST_PROXY_HEADERS = True  # nginx sets it (deploy/nginx/chat.conf)
+    assert await handshake(ana, behind_tls)
+    claimed = [*behind_tls[:2], (b"x-forwarded-proto", b"http")]
+    assert not await handshake(ana, claimed)
+
+
+async def test_trusted_origins_are_matched_whole(amake_user, site):
+    ana = await amake_user("ana")
+    site.CSRF_TRUSTED_ORIGINS = ["https://chat.example.com"]
+    site.CHAT_ALLOWED_ORIGINS = ["https://*.example.org", "http://localhost:3000"]
+
+    def at_host(origin: bytes) -> list[tuple[bytes, bytes]]:
+        return [(b"host", b"chat.example.com"), (b"origin", origin)]
+
+    assert await handshake(ana, at_host(b"https://chat.example.com"))
+    assert await handshake(ana, at_host(b"https://app.example.org"))
+    assert await handshake(ana, at_host(b"http://localhost:3000"))
+    assert not await handshake(ana, at_host(b"https://other.example.com"))
+    assert not await handshake(ana, at_host(b"https://chat.example.com:8443"))
+    assert not await handshake(ana, at_host(b"http://app.example.org"))
+    assert not await handshake(ana, at_host(b"https://app.example.org.evil.example"))
+    assert not await handshake(ana, at_host(b"http://localhost:3001"))
+    # A trusted origin still needs a Host the site serves.
+    assert not await handshake(
+        ana, [(b"host", b"evil.example"), (b"origin", b"https://chat.example.com")]
+    )
 
 
 # --- Presence -------------------------------------------------------------------------
@@ -481,6 +580,40 @@ async def test_added_member_can_join_and_chat_in_a_private_room(amake_user, sock
 
 
 # --- Sending messages -----------------------------------------------------------------
+
+
+async def test_invisible_or_reordering_text_gets_an_error_and_reaches_nobody(
+    amake_user, sockets
+):
+    _, _, a, b = await pair_in_room(amake_user, sockets)
+    reply = await a.request(
+        "send_message", {"room": "general", "message": "\u200b\u200d\u2060"}
+    )
+    assert_error(reply, "invalid")
+    assert reply["msg"] == "message has no visible character"
+    # Without an ack, an error frame; U+202E would show "abcexe.png".
+    error = await error_of(
+        a,
+        {
+            "event": "send_message",
+            "data": {"room": "general", "message": "abc\u202egnp.exe"},
+        },
+    )
+    assert error["code"] == "invalid" and "bidirectional" in error["msg"]
+    assert_error(
+        await a.request("private_message", {"toUsername": "ben", "message": "\u2067x"}),
+        "invalid",
+    )
+    sent = await a.say("general", "visible")
+    assert_error(
+        await a.request("edit_message", {"id": sent["messageId"], "message": "\ufeff"}),
+        "invalid",
+    )
+    frames = await b.drain()
+    assert [(f["event"], f["data"].get("message")) for f in frames] == [
+        ("receive_message", "visible")
+    ]
+    await assert_alive(a)
 
 
 async def test_send_message_is_acked_and_broadcast_to_the_whole_room(

@@ -185,7 +185,11 @@ async def test_logging_out_closes_that_sessions_sockets_only(amake_user, sockets
     communicator = WebsocketCommunicator(
         application,
         "/ws/chat/",
-        headers=[(b"origin", b"http://localhost"), (b"cookie", cookie.encode())],
+        headers=[
+            (b"host", b"localhost"),
+            (b"origin", b"http://localhost"),
+            (b"cookie", cookie.encode()),
+        ],
     )
     assert (await communicator.connect())[0]
     this_tab = Socket(communicator, "eve")

@@ -169,6 +169,31 @@ def test_metrics_are_not_public(settings, rf):
     assert views.metrics_page(bearer).status_code == 200
 
 
+def test_behind_a_proxy_metrics_need_the_token(settings, rf):
+    """With proxy headers trusted, REMOTE_ADDR is the client's X-Forwarded-For:
+    "127.0.0.1" from anyone must not open the page."""
+    settings.CHAT_TRUST_PROXY_HEADERS = True
+    settings.CHAT_METRICS_TOKEN = ""
+    spoofed = rf.get("/metrics", REMOTE_ADDR="127.0.0.1")  # as daphne passes it
+    assert views.metrics_page(spoofed).status_code == 403
+    settings.CHAT_METRICS_TOKEN = "s3cret"
+    bearer = rf.get(
+        "/metrics", REMOTE_ADDR="127.0.0.1", HTTP_AUTHORIZATION="Bearer s3cret"
+    )
+    assert views.metrics_page(bearer).status_code == 200
+    assert views.metrics_page(spoofed).status_code == 403
+
+
+async def test_x_forwarded_for_loopback_does_not_open_metrics_behind_a_proxy(settings):
+    """The whole path, as daphne --proxy-headers hands it to the app."""
+    settings.CHAT_TRUST_PROXY_HEADERS = True
+    settings.CHAT_METRICS_TOKEN = ""
+    page = await AsyncClient().get(
+        "/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1"
+    )
+    assert page.status_code == 403
+
+
 async def test_log_lines_name_the_user_and_connection_not_the_message(
     amake_user, sockets, caplog
 ):

@@ -103,6 +103,10 @@ def test_room_create_refuses(make_user):
         services.room_create(user=ben, name="bad name")
     with chat_error("too_long"):
         services.room_create(user=ben, name="long-topic", topic="t" * 251)
+    with chat_error("invalid"):
+        services.room_create(user=ben, name="exe", topic="see \u202efdp.exe")
+    with chat_error("invalid"):
+        services.room_create(user=ben, name="blank", topic="\u200b\u3164")
     assert list(Room.objects.values_list("name", flat=True)) == ["club"]
     assert members(Room.objects.get(name="club")) == {"ana": "owner"}
 
@@ -238,6 +242,10 @@ def test_message_send_refuses(make_user, settings):
         send(ana, "nowhere", "hello?")
     with chat_error("invalid"):
         send(ana, "general", " \t\n")
+    with chat_error("invalid"):
+        send(ana, "general", "\u200b \ufeff")
+    with chat_error("invalid"):
+        send(ana, "general", "abc\u202egnp.exe")
     with chat_error("too_long"):
         send(ana, "general", "x" * (limit + 1))
     with chat_error("invalid"):

@@ -46,6 +46,23 @@ def test_sign_up_with_mismatched_passwords_shows_an_error(client, django_user_mo
     assert not django_user_model.objects.filter(username="carol").exists()
 
 
+@pytest.mark.parametrize("username", ["\u3164", "\u3164\u3164", "ana\u202e"])
+def test_sign_up_refuses_an_invisible_or_reordering_username(
+    client, django_user_model, username
+):
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": username,
+            "password1": "a-long-pass-9",
+            "password2": "a-long-pass-9",
+        },
+    )
+    assert response.status_code == 200
+    assert "username" in response.context["form"].errors
+    assert not django_user_model.objects.exists()
+
+
 def test_log_in_and_out(client, make_user):
     make_user("ana")
     response = client.post(
@@ -117,6 +134,17 @@ def test_create_form_rejects_a_bad_name(client, make_user, name):
     response = client.post("/rooms/create/", {"name": name, "kind": "public"})
     assert response.status_code == 400
     assert "name" in response.context["form"].errors
+    assert not Room.objects.exists()
+
+
+@pytest.mark.parametrize("topic", ["see \u202efdp.exe", "\u200b\u200d"])
+def test_create_form_rejects_a_topic_not_shown_as_written(client, make_user, topic):
+    client.force_login(make_user("ana"))
+    response = client.post(
+        "/rooms/create/", {"name": "club", "kind": "public", "topic": topic}
+    )
+    assert response.status_code == 400
+    assert "topic" in response.context["form"].errors
     assert not Room.objects.exists()
 
 

@@ -16,6 +16,7 @@ from chat import presence, ratelimit
 from chatproject.asgi import application
 
 ORIGIN = b"http://localhost"
+HOST = b"localhost"  # the handshake's own origin is then ORIGIN
 TIMEOUT = 5
 
 
@@ -133,7 +134,7 @@ class Socket:
 async def open_socket(
     user: Any, *, origin: bytes = ORIGIN, expect_presence: bool = True
 ) -> Socket:
-    headers = [(b"origin", origin)]
+    headers = [(b"host", HOST), (b"origin", origin)]
     if user is not None:
         headers.append((b"cookie", await session_cookie(user)))
     communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)

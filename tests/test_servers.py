@@ -1,0 +1,105 @@
+"""What the real servers do before the application sees a frame: the launchers
+(python -m chatproject.server for daphne, chatproject.uvicorn_server) on a database
+of their own (SQLite unless DATABASE_URL names PostgreSQL), one of each for the
+module, no Redis and no browser, so these run in the default suite."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from .cluster.client import log_in
+from .servers import PASSWORD, ROOT, RUN_ID, Backend, Server, database, free_port
+
+ARTIFACTS = ROOT / "test-artifacts" / "servers"
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[dict[str, Server]]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with database("servers") as url:
+        env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+        env.pop("REDIS_URL", None)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        started: dict[str, Server] = {}
+        try:
+            for kind in ("daphne", "uvicorn"):
+                log = ARTIFACTS / f"{kind}-{RUN_ID}.log"
+                started[kind] = Server(env, free_port(), log, server=kind)
+                started[kind].start()
+            yield started
+        finally:
+            for server in started.values():
+                server.kill()
+
+
+@pytest.fixture(scope="module")
+def cookie(servers: dict[str, Server]) -> str:
+    """A logged-in member's session cookie (the servers share the database)."""
+    daphne = servers["daphne"]
+    [name] = Backend(daphne.env).users("big")
+    return log_in(daphne.url, name, PASSWORD)
+
+
+@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+@pytest.mark.parametrize(
+    "size",
+    [
+        100 * 1024,  # over CHAT_MAX_FRAME_BYTES: the application closes it
+        3 * 2**19,  # 1.5 MiB, over the server's own limit: the server does
+    ],
+)
+async def test_a_frame_too_big_closes_with_1009(servers, cookie, kind, size):
+    """Both limits answer with a close frame 1009, as PROTOCOL.md says; daphne's
+    used to drop the connection (the client saw 1006, and would retry)."""
+    server = servers[kind]
+    async with connect(
+        server.ws_url,
+        origin=server.url,
+        additional_headers={"Cookie": cookie},
+        open_timeout=10,
+        close_timeout=5,
+    ) as ws:
+        welcome = await ws.recv()  # presence_update: the member is in
+        assert "presence_update" in welcome
+        await ws.send("x" * size)
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await ws.recv()
+        assert ws.close_code == 1009, (ws.close_code, server.log_tail())
+
+
+@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+async def test_only_the_pages_own_origin_opens_a_socket(servers, cookie, kind):
+    """The Host header the real server passes on is the site's own origin: the
+    browser's page at http://127.0.0.1:PORT connects, one on another port of the
+    same host does not."""
+    server = servers[kind]
+    for origin, accepted in (
+        (server.url, True),
+        ("http://127.0.0.1:6666", False),
+        (server.url.replace("http:", "https:"), False),
+    ):
+        try:
+            async with connect(
+                server.ws_url,
+                origin=origin,
+                additional_headers={"Cookie": cookie},
+                open_timeout=10,
+            ) as ws:
+                assert "presence_update" in await ws.recv()
+            opened = True
+        except InvalidStatus as refused:
+            assert refused.response.status_code == 403
+            opened = False
+        assert opened is accepted, origin
