@@ -22,7 +22,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from . import protocol
-from .errors import ChatError
+from .errors import ChatError, SiteBanned
 from .models import Membership, Message, Mute, Room, RoomBan, SiteBan
 from .rules import room_ref_clean
 
@@ -95,6 +95,13 @@ def refuse_if_muted(
 
 def user_is_site_banned(user: User) -> bool:
     return SiteBan.objects.active().filter(user=user).exists()
+
+
+def refuse_if_site_banned(user: User) -> None:
+    """A site ban closes the user's sockets, but their session still reaches the
+    pages: every service acting on the site's rooms asks here first."""
+    if user_is_site_banned(user):
+        raise SiteBanned()
 
 
 def _room_named(name: str) -> Room:

@@ -32,6 +32,7 @@ from .selectors import (
     no_such_room,
     refuse_if_banned,
     refuse_if_muted,
+    refuse_if_site_banned,
     room_for_member,
     unread_count,
 )
@@ -49,6 +50,7 @@ def room_create(
     *, user: User, name: str, kind: str = Room.Kind.PUBLIC, topic: str = ""
 ) -> Room:
     """Create a public or private room owned by `user`."""
+    refuse_if_site_banned(user)
     if kind not in (Room.Kind.PUBLIC, Room.Kind.PRIVATE):
         raise ChatError("invalid", "a room is public or private")
     if len(topic) > TOPIC_MAX:
@@ -68,6 +70,7 @@ def room_join(*, user: User, name: str) -> Room:
     """Make `user` a member of the room, creating a missing public room as in the
     tutorial. Private and direct rooms need an existing membership."""
     ref = room_ref_clean(name)
+    refuse_if_site_banned(user)
     room = Room.objects.filter(name=ref).first()
     if room is None:
         if ref.startswith(DIRECT_PREFIX):
@@ -105,6 +108,7 @@ def membership_add(
 
 def room_invite(*, user: User, room_name: str, username: str) -> Membership:
     """Add `username` to a room: its owner, a moderator or staff only."""
+    refuse_if_site_banned(user)
     room, membership = room_for_member(user=user, name=room_name)
     if not (membership.can_moderate or user.is_staff):
         raise ChatError(

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import metrics, selectors, services, worker
-from .errors import ChatError
+from .errors import ChatError, SiteBanned
 from .forms import InviteForm, RoomCreateForm, RoomJoinForm, SignupForm
 
 logger = logging.getLogger(__name__)
@@ -111,10 +111,12 @@ def room_create(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             room = services.room_create(user=request.user, **form.cleaned_data)
+        except SiteBanned as error:
+            return error_page(request, error)
         except ChatError as error:
             form.add_error("name", error.msg)
-        else:
-            return redirect("chat:room", name=room.name)
+            return directory_page(request, form, status=error.http_status)
+        return redirect("chat:room", name=room.name)
     return directory_page(request, form, status=400)
 
 
@@ -139,6 +141,8 @@ def room_invite(request: HttpRequest, name: str) -> HttpResponse:
         username = form.cleaned_data["username"].strip()
         try:
             services.room_invite(user=request.user, room_name=name, username=username)
+        except SiteBanned as error:
+            return error_page(request, error)
         except ChatError as error:
             messages.error(request, f"Could not add {username}: {error.msg}.")
         else:
