@@ -33,6 +33,10 @@ class Room(models.Model):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            # The room quota: WHERE created_by = ? AND created_at > ?
+            models.Index(fields=["created_by", "created_at"], name="room_creator"),
+        ]
 
     def __str__(self) -> str:
         return self.name

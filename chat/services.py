@@ -5,7 +5,9 @@ these; none of them writes models directly.
 
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -56,6 +58,7 @@ def room_create(
     if len(topic) > TOPIC_MAX:
         raise ChatError("too_long", f"topic is longer than {TOPIC_MAX} characters")
     name = room_name_clean(name)
+    refuse_if_over_room_quota(user)
     room, created = Room.objects.get_or_create(
         name=name, defaults={"kind": kind, "topic": topic.strip(), "created_by": user}
     )
@@ -63,6 +66,35 @@ def room_create(
         raise ChatError("invalid", f"a room named '{name}' already exists")
     Membership.objects.create(room=room, user=user, role=Membership.Role.OWNER)
     return room
+
+
+def refuse_if_over_room_quota(user: User) -> None:
+    """At most CHAT_ROOMS_PER_HOUR new rooms by a member in any hour (staff are
+    trusted). Counted from the rooms, so it holds across workers and restarts."""
+    if user.is_staff:
+        return
+    # Creations by one user wait for each other here, so parallel requests
+    # cannot all see room for one more.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+    limit = settings.CHAT_ROOMS_PER_HOUR
+    window = timedelta(hours=1)
+    now = timezone.now()
+    recent = list(
+        Room.objects.filter(created_by=user, created_at__gt=now - window)
+        .exclude(kind=Room.Kind.DIRECT)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) < limit:
+        return
+    # A place frees up when the limit-th newest room leaves the window.
+    retry_after = max(1, round((recent[-1] + window - now).total_seconds()))
+    raise ChatError(
+        "rate_limited",
+        f"you can create at most {limit} rooms an hour;"
+        f" try again in {-(-retry_after // 60)} minutes",
+        retryAfter=retry_after,
+    )
 
 
 @transaction.atomic
@@ -79,8 +111,11 @@ def room_join(*, user: User, name: str) -> Room:
             with transaction.atomic():
                 return room_create(user=user, name=ref)
         except ChatError:
-            # Created by someone else a moment ago: join it like any other.
-            room = Room.objects.get(name=ref)
+            # Created by someone else a moment ago: join it like any other. Any
+            # other refusal (over the room quota) is the answer.
+            room = Room.objects.filter(name=ref).first()
+            if room is None:
+                raise
     refuse_if_banned(room, user)
     if Membership.objects.filter(room=room, user=user).exists():
         return room

@@ -216,6 +216,10 @@ CHAT_WORKER_NAME = env.str("CHAT_WORKER_NAME", default="")
 # /metrics answers only requests with "Authorization: Bearer <token>" when set,
 # and only requests from loopback when not (deploy/nginx keeps it internal too).
 CHAT_METRICS_TOKEN = env.str("CHAT_METRICS_TOKEN", default="")
+# New public and private rooms a member may create in any hour (room_create, and
+# join_room of a missing room); staff are not counted. Read from the rooms' own
+# creation times, so every worker agrees.
+CHAT_ROOMS_PER_HOUR = env.int("CHAT_ROOMS_PER_HOUR", default=20)
 # Token buckets per user and kind of event: (events per second, burst). With REDIS_URL
 # they are shared by every worker (chat/ratelimit.py).
 CHAT_RATE_LIMITS = {

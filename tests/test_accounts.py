@@ -13,7 +13,7 @@ from chat.models import Membership, Room
 pytestmark = pytest.mark.django_db
 
 
-# --- Site bans reach the pages, not only the sockets ----------------------------------
+# --- Site bans reach the pages, not only the sockets -------------------------------
 
 
 @pytest.fixture
@@ -78,3 +78,69 @@ def test_an_expired_site_ban_no_longer_refuses(make_user):
         expires_at=timezone.now() - timedelta(minutes=1),
     )
     assert services.room_create(user=ana, name="mine").name == "mine"
+
+
+# --- Room quota ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def quota(settings) -> int:
+    settings.CHAT_ROOMS_PER_HOUR = 3
+    return 3
+
+
+def test_room_quota_refuses_the_next_room_within_the_hour(make_user, quota):
+    ana = make_user("ana")
+    for n in range(quota):
+        services.room_create(user=ana, name=f"r{n}")
+    with pytest.raises(ChatError) as info:
+        services.room_join(user=ana, name="one-more")
+    assert info.value.code == "rate_limited"
+    assert "at most 3 rooms an hour" in info.value.msg
+    assert 3590 < info.value.extra["retryAfter"] <= 3600
+    assert not Room.objects.filter(name="one-more").exists()
+    # Joining rooms that exist is not creating: still allowed.
+    services.room_create(user=make_user("ben"), name="lobby")
+    services.room_join(user=ana, name="lobby")
+
+
+def test_room_quota_counts_only_the_last_hour_and_only_public_or_private_rooms(
+    make_user, quota
+):
+    ana, ben = make_user("ana"), make_user("ben")
+    for n in range(quota):
+        services.room_create(user=ana, name=f"r{n}")
+    Room.objects.filter(name="r0").update(
+        created_at=timezone.now() - timedelta(hours=1, seconds=1)
+    )
+    services.direct_room_get_or_create(user=ana, other=ben)
+    assert services.room_create(user=ana, name="r3", kind=Room.Kind.PRIVATE)
+
+
+def test_room_quota_is_per_member_and_spares_staff(make_user, quota):
+    ana, mod = make_user("ana"), make_user("mod", is_staff=True)
+    for n in range(quota + 2):
+        services.room_create(user=mod, name=f"staff{n}")
+    for n in range(quota):
+        services.room_create(user=ana, name=f"r{n}")
+
+
+def test_room_quota_shows_as_a_form_error(client, make_user, quota):
+    ana = make_user("ana")
+    for n in range(quota):
+        services.room_create(user=ana, name=f"r{n}")
+    client.force_login(ana)
+    response = client.post("/rooms/create/", {"name": "one-more", "kind": "public"})
+    assert response.status_code == 429
+    assert "at most 3 rooms an hour" in str(response.context["form"].errors["name"])
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_room_quota_answers_join_room_with_an_error(amake_user, sockets, quota):
+    ana = await amake_user("ana")
+    socket = await sockets(ana)
+    for n in range(quota):
+        await socket.join(f"r{n}")
+    reply = await socket.request("join_room", {"room": "one-more"})
+    assert reply["status"] == "error" and reply["code"] == "rate_limited", reply
+    assert reply["retryAfter"] > 3500
