@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -31,6 +32,36 @@ def signup(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Welcome, {user.get_username()}!")
         return redirect("chat:directory")
     return render(request, "registration/signup.html", {"form": form})
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: daphne's peer, or with --proxy-headers the one nginx
+    put in X-Forwarded-For (deploy/nginx overwrites what the client sent)."""
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def login_locked_out(request: HttpRequest, *args: object) -> HttpResponse:
+    """django-axes' answer to a log-in while the name is locked out from this
+    address: the log-in page again, saying why and for how long."""
+    # (axes passes the original response and credentials, in an order that
+    # depends on whether the middleware ran sync or async: neither is needed.)
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    form = AuthenticationForm(
+        request, initial={"username": request.POST.get("username", "")}
+    )
+    return render(
+        request,
+        "registration/login.html",
+        {
+            "form": form,
+            "next": request.POST.get("next", ""),
+            "locked_out": (
+                "Too many failed log-ins for this name from your address. Try"
+                f" again in {minutes} minutes, or ask staff to unlock the account."
+            ),
+        },
+        status=429,
+    )
 
 
 # --- The app: one page, with a room, a conversation or nothing open -----------------

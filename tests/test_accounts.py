@@ -4,6 +4,8 @@ sign-up throttling and look-alike usernames."""
 from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt
+from django.core.management import call_command
 from django.utils import timezone
 
 from chat import moderation, services
@@ -144,3 +146,99 @@ async def test_room_quota_answers_join_room_with_an_error(amake_user, sockets, q
     reply = await socket.request("join_room", {"room": "one-more"})
     assert reply["status"] == "error" and reply["code"] == "rate_limited", reply
     assert reply["retryAfter"] > 3500
+
+
+# --- Log-in lockout (django-axes) -----------------------------------------------------
+
+PASSWORD = "pw-for-tests-1"  # conftest's make_user
+ADDRESS, OTHER_ADDRESS = "203.0.113.7", "198.51.100.20"
+
+
+def log_in(client, username: str, password: str, address: str = ADDRESS):
+    return client.post(
+        "/accounts/login/",
+        {"username": username, "password": password},
+        REMOTE_ADDR=address,
+    )
+
+
+def logged_in(response) -> bool:
+    return response.status_code == 302 and response["Location"] == "/"
+
+
+def test_twenty_wrong_passwords_lock_the_name_out_from_that_address(
+    client, make_user, settings
+):
+    make_user("alice")
+    for _ in range(20):
+        assert log_in(client, "alice", "guess").status_code in (200, 429)
+    response = log_in(client, "alice", PASSWORD)
+    assert not logged_in(response)
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert "Too many failed log-ins for this name from your address" in page
+    assert f"Try again in {settings.AXES_COOLOFF_TIME.seconds // 60} minutes" in page
+    # The log-in form is still the page, for after the wait.
+    assert 'name="username"' in page and 'value="alice"' in page
+
+
+def test_lockout_starts_at_the_failure_limit(client, make_user, settings):
+    make_user("alice")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert log_in(client, "alice", "guess").status_code == 200
+    assert log_in(client, "alice", "guess").status_code == 429
+    assert log_in(client, "alice", PASSWORD).status_code == 429
+
+
+def test_lockout_is_per_name_and_address(client, make_user, settings):
+    make_user("alice"), make_user("bob")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, "alice", "guess")
+    # alice from her own address, and bob from the guesser's, still get in.
+    assert logged_in(log_in(client, "alice", PASSWORD, address=OTHER_ADDRESS))
+    client.logout()
+    assert logged_in(log_in(client, "bob", PASSWORD))
+
+
+def test_a_success_before_the_limit_starts_the_count_again(client, make_user, settings):
+    make_user("alice")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        log_in(client, "alice", "typo")
+    assert logged_in(log_in(client, "alice", PASSWORD))
+    client.logout()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        log_in(client, "alice", "typo")
+    assert logged_in(log_in(client, "alice", PASSWORD))
+
+
+def test_lockout_ends_after_the_cool_off(client, make_user, settings):
+    make_user("alice")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, "alice", "guess")
+    AccessAttempt.objects.update(
+        attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - timedelta(seconds=1)
+    )
+    assert logged_in(log_in(client, "alice", PASSWORD))
+
+
+def test_staff_unlock_a_name_with_the_management_command(client, make_user, settings):
+    make_user("alice")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, "alice", "guess")
+    call_command("axes_reset_username", "alice")
+    assert logged_in(log_in(client, "alice", PASSWORD))
+
+
+async def test_lockout_page_under_asgi(async_client, amake_user, settings):
+    """Under daphne the axes middleware runs async, and calls our lockout view with
+    other arguments than under WSGI."""
+    await amake_user("alice")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        await async_client.post(
+            "/accounts/login/", {"username": "alice", "password": "guess"}
+        )
+    response = await async_client.post(
+        "/accounts/login/", {"username": "alice", "password": PASSWORD}
+    )
+    assert response.status_code == 429
+    assert "Too many failed log-ins" in response.content.decode()
