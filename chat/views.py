@@ -1,7 +1,9 @@
 """HTTP pages: parse the request, call the domain, render. No rules live here."""
 
 import hmac
+import ipaddress
 import logging
+import math
 from collections.abc import Awaitable
 
 from asgiref.sync import sync_to_async
@@ -15,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from . import metrics, selectors, services, worker
+from . import metrics, ratelimit, selectors, services, worker
 from .errors import ChatError, SiteBanned
 from .forms import InviteForm, RoomCreateForm, RoomJoinForm, SignupForm
 
@@ -27,6 +29,19 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("chat:index")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        try:
+            # Only a sign-up that would succeed takes a token: typos cost nothing.
+            ratelimit.check_sync(_address_block(client_address(request)), "signup")
+        except ChatError as error:
+            minutes = math.ceil(error.extra["retryAfter"] / 60)
+            form.add_error(
+                None,
+                "Too many new accounts from your address; try again in"
+                f" {minutes} minutes.",
+            )
+            return render(
+                request, "registration/signup.html", {"form": form}, status=429
+            )
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.get_username()}!")
@@ -38,6 +53,20 @@ def client_address(request: HttpRequest) -> str:
     """The client's address: daphne's peer, or with --proxy-headers the one nginx
     put in X-Forwarded-For (deploy/nginx overwrites what the client sent)."""
     return request.META.get("REMOTE_ADDR", "")
+
+
+def _address_block(address: str) -> str:
+    """What the sign-up limit counts by: the address, or for IPv6 its /64, which a
+    single client is commonly given whole."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unknown"
+    if ip.version == 6 and ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def login_locked_out(request: HttpRequest, *args: object) -> HttpResponse:

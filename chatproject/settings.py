@@ -244,6 +244,8 @@ CHAT_METRICS_TOKEN = env.str("CHAT_METRICS_TOKEN", default="")
 # join_room of a missing room); staff are not counted. Read from the rooms' own
 # creation times, so every worker agrees.
 CHAT_ROOMS_PER_HOUR = env.int("CHAT_ROOMS_PER_HOUR", default=20)
+# Accounts one client address may sign up in any hour (an IPv6 client: its /64).
+CHAT_SIGNUPS_PER_HOUR = env.int("CHAT_SIGNUPS_PER_HOUR", default=10)
 # Token buckets per user and kind of event: (events per second, burst). With REDIS_URL
 # they are shared by every worker (chat/ratelimit.py).
 CHAT_RATE_LIMITS = {
@@ -254,6 +256,8 @@ CHAT_RATE_LIMITS = {
     "typing": (5.0, 10),
     # The web client joins every room of the user on connect.
     "join": (10.0, 60),
+    # Per client address, not per user.
+    "signup": (CHAT_SIGNUPS_PER_HOUR / 3600, CHAT_SIGNUPS_PER_HOUR),
 }
 
 LOGGING = {

@@ -242,3 +242,59 @@ async def test_lockout_page_under_asgi(async_client, amake_user, settings):
     )
     assert response.status_code == 429
     assert "Too many failed log-ins" in response.content.decode()
+
+
+# --- Sign-up throttle -----------------------------------------------------------------
+
+
+def sign_up(client, username: str, address: str = ADDRESS, password: str = "x"):
+    password = password * 4 + "-long-pass-9"
+    return client.post(
+        "/accounts/signup/",
+        {"username": username, "password1": password, "password2": password},
+        REMOTE_ADDR=address,
+    )
+
+
+@pytest.fixture
+def signup_limit(settings) -> int:
+    settings.CHAT_RATE_LIMITS = {**settings.CHAT_RATE_LIMITS, "signup": (3 / 3600, 3)}
+    return 3
+
+
+def test_sign_ups_from_one_address_are_throttled(client, signup_limit, user_model):
+    for n in range(signup_limit):
+        assert sign_up(client, f"user{n}").status_code == 302
+        client.logout()
+    response = sign_up(client, "one-more")
+    assert response.status_code == 429
+    assert "Too many new accounts from your address; try again in 20 minutes" in (
+        response.content.decode()
+    )
+    assert not user_model.objects.filter(username="one-more").exists()
+    # Another address is not held back.
+    assert sign_up(client, "one-more", address=OTHER_ADDRESS).status_code == 302
+
+
+def test_refused_sign_ups_do_not_count(client, signup_limit):
+    for _ in range(signup_limit + 2):
+        mismatched = client.post(
+            "/accounts/signup/",
+            {"username": "ana", "password1": "a-long-pass-9", "password2": "typo"},
+            REMOTE_ADDR=ADDRESS,
+        )
+        assert mismatched.status_code == 200
+    assert sign_up(client, "ana").status_code == 302
+
+
+def test_an_ipv6_client_is_counted_by_its_64(client, signup_limit):
+    for n in range(signup_limit):
+        assert (
+            sign_up(client, f"user{n}", address=f"2001:db8:1:2::{n + 1}").status_code
+            == 302
+        )
+        client.logout()
+    assert (
+        sign_up(client, "one-more", address="2001:db8:1:2:ffff::9").status_code == 429
+    )
+    assert sign_up(client, "one-more", address="2001:db8:1:3::1").status_code == 302
