@@ -1,15 +1,41 @@
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import (
+    AdminUserCreationForm,
+    UserChangeForm,
+    UserCreationForm,
+)
 
 from .errors import ChatError
 from .models import Room
 from .rules import room_name_clean
-from .services import TOPIC_MAX
+from .selectors import username_looks_taken
+from .services import LOOKALIKE_NAME, TOPIC_MAX
 
 
-class SignupForm(UserCreationForm):
+class LookalikeNameCheck:
+    """A user form's username check: also refuse a name that looks like another
+    user's (chat.confusables), as services.user_signup does."""
+
+    def clean_username(self) -> str | None:
+        parent = getattr(super(), "clean_username", None)
+        # Django's own check (names differing only in case) has said no: None.
+        username = parent() if parent else self.cleaned_data.get("username")
+        if username and username_looks_taken(username, excluding=self.instance.pk):
+            raise forms.ValidationError(LOOKALIKE_NAME.capitalize() + ".")
+        return username
+
+
+class SignupForm(LookalikeNameCheck, UserCreationForm):
     class Meta(UserCreationForm.Meta):
         fields = ("username",)
+
+
+class AdminAddUserForm(LookalikeNameCheck, AdminUserCreationForm):
+    pass
+
+
+class AdminUserForm(LookalikeNameCheck, UserChangeForm):
+    pass
 
 
 class RoomNameField(forms.CharField):

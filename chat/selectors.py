@@ -22,8 +22,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from . import protocol
+from .confusables import username_keys
 from .errors import ChatError, SiteBanned
-from .models import Membership, Message, Mute, Room, RoomBan, SiteBan
+from .models import Membership, Message, Mute, Room, RoomBan, SiteBan, UsernameKey
 from .rules import room_ref_clean
 
 User = AbstractBaseUser
@@ -102,6 +103,15 @@ def refuse_if_site_banned(user: User) -> None:
     pages: every service acting on the site's rooms asks here first."""
     if user_is_site_banned(user):
         raise SiteBanned()
+
+
+def username_looks_taken(username: str, *, excluding: Any = None) -> bool:
+    """Whether another user's name (not user `excluding`'s) looks like `username`:
+    the same but for case, compatibility forms or confusable characters."""
+    keys = UsernameKey.objects.filter(key__in=username_keys(username))
+    if excluding is not None:
+        keys = keys.exclude(user_id=excluding)
+    return keys.exists()
 
 
 def _room_named(name: str) -> Room:

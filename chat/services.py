@@ -14,6 +14,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from . import events, protocol
+from .confusables import username_keys
 from .errors import ChatError
 from .models import (
     DIRECT_PREFIX,
@@ -23,6 +24,7 @@ from .models import (
     Mute,
     Room,
     RoomBan,
+    UsernameKey,
 )
 from .rules import (
     client_id_clean,
@@ -37,11 +39,44 @@ from .selectors import (
     refuse_if_site_banned,
     room_for_member,
     unread_count,
+    username_looks_taken,
 )
 
 TOPIC_MAX = 250
 
 User = AbstractBaseUser
+
+
+# --- Accounts -----------------------------------------------------------------------
+
+LOOKALIKE_NAME = "this name looks too much like an existing one; choose another"
+
+
+@transaction.atomic
+def user_signup(*, username: str, password: str) -> User:
+    """Create an account, unless its name looks like one already taken."""
+    if username_looks_taken(username):
+        raise ChatError("invalid", LOOKALIKE_NAME)
+    user = get_user_model().objects.create_user(username=username, password=password)
+    # A look-alike that signed up in the same moment holds a key: this one fails.
+    if not username_keys_store(user=user):
+        raise ChatError("invalid", LOOKALIKE_NAME)
+    return user
+
+
+def username_keys_store(*, user: User) -> bool:
+    """Record the keys of the user's current name (after any save that may have
+    changed it); False if another user already holds one of them, which only a
+    path without the look-alike check (admin, a command) or a race can cause."""
+    keys = username_keys(user.get_username())
+    held = set(UsernameKey.objects.filter(user=user).values_list("key", flat=True))
+    if held == keys:
+        return True
+    UsernameKey.objects.filter(user=user).exclude(key__in=keys).delete()
+    UsernameKey.objects.bulk_create(
+        [UsernameKey(user=user, key=key) for key in keys - held], ignore_conflicts=True
+    )
+    return UsernameKey.objects.filter(user=user).count() == len(keys)
 
 
 # --- Rooms and memberships -----------------------------------------------------------

@@ -42,7 +42,14 @@ def signup(request: HttpRequest) -> HttpResponse:
             return render(
                 request, "registration/signup.html", {"form": form}, status=429
             )
-        user = form.save()
+        try:
+            user = services.user_signup(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+            )
+        except ChatError as error:
+            form.add_error("username", error.msg.capitalize() + ".")
+            return render(request, "registration/signup.html", {"form": form})
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.get_username()}!")
         return redirect("chat:directory")

@@ -1,16 +1,19 @@
 """Accounts: what a site-banned member may still do, room quotas, log-in lockout,
 sign-up throttling and look-alike usernames."""
 
+import importlib
 from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chat import moderation, services
+from chat import moderation, selectors, services
 from chat.errors import ChatError
-from chat.models import Membership, Room
+from chat.models import Membership, Room, UsernameKey
 
 pytestmark = pytest.mark.django_db
 
@@ -229,6 +232,7 @@ def test_staff_unlock_a_name_with_the_management_command(client, make_user, sett
     assert logged_in(log_in(client, "alice", PASSWORD))
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_lockout_page_under_asgi(async_client, amake_user, settings):
     """Under daphne the axes middleware runs async, and calls our lockout view with
     other arguments than under WSGI."""
@@ -298,3 +302,106 @@ def test_an_ipv6_client_is_counted_by_its_64(client, signup_limit):
         sign_up(client, "one-more", address="2001:db8:1:2:ffff::9").status_code == 429
     )
     assert sign_up(client, "one-more", address="2001:db8:1:3::1").status_code == 302
+
+
+# --- Look-alike usernames -------------------------------------------------------------
+
+CYRILLIC_A, CYRILLIC_O, GREEK_ALPHA = "\u0430", "\u043e", "\u0391"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        f"{CYRILLIC_A}lice",
+        f"{GREEK_ALPHA}lice",  # Greek capital alpha
+        "ALICE",
+        "AIice",  # capital I for l
+        "a1ice",  # digit one for l
+        "alice\u3164",  # an invisible Hangul filler, which is a letter
+        "\uff41\uff4c\uff49\uff43\uff45",  # full-width letters
+    ],
+)
+def test_sign_up_refuses_a_name_that_looks_like_a_member(
+    client, make_user, user_model, name
+):
+    make_user("alice")
+    response = sign_up(client, name)
+    assert response.status_code == 200
+    assert response.context["form"].errors["username"], name
+    assert user_model.objects.count() == 1
+
+
+def test_sign_up_refuses_a_look_alike_of_the_staff_account(
+    client, make_user, user_model
+):
+    make_user("moderator", is_staff=True)
+    response = sign_up(client, f"m{CYRILLIC_O}derator")
+    assert "looks too much like an existing one" in str(
+        response.context["form"].errors["username"]
+    )
+    assert not user_model.objects.filter(username=f"m{CYRILLIC_O}derator").exists()
+
+
+def test_sign_up_still_takes_distinct_names_in_any_script(client, make_user):
+    make_user("alice")
+    for name in ("alicia", "alice2", "\u043d\u0430\u0442\u0430\u0448\u0430"):  # наташа
+        assert sign_up(client, name).status_code == 302, name
+        client.logout()
+
+
+def test_the_look_alike_check_is_one_indexed_query(
+    make_user, django_assert_num_queries
+):
+    make_user("alice")
+    with django_assert_num_queries(1):
+        assert selectors.username_looks_taken(f"{CYRILLIC_A}lice")
+
+
+def test_signup_service_refuses_a_look_alike_that_won_a_race(make_user, monkeypatch):
+    """Two look-alikes signing up at once both pass the first check; the keys'
+    unique index lets only one through."""
+    make_user("alice")
+    monkeypatch.setattr(services, "username_looks_taken", lambda username: False)
+    with pytest.raises(ChatError) as info:
+        services.user_signup(username=f"{CYRILLIC_A}lice", password="a-long-pass-9")
+    assert info.value.code == "invalid"
+    assert not UsernameKey.objects.exclude(user__username="alice").exists()
+
+
+def test_keys_follow_a_rename_and_not_every_save(make_user):
+    ana = make_user("alice")
+    ana.username = "ana"
+    ana.save()
+    assert not selectors.username_looks_taken("alice")
+    assert selectors.username_looks_taken(f"{CYRILLIC_A}n{CYRILLIC_A}")
+    with CaptureQueriesContext(connection) as queries:
+        ana.save(update_fields=["last_login"])  # as every log-in does
+    assert not [q for q in queries if UsernameKey._meta.db_table in q["sql"]]
+
+
+def test_migration_stores_the_keys_of_existing_users(make_user):
+    from django.apps import apps
+
+    migration = importlib.import_module("chat.migrations.0004_username_keys")
+    make_user("alice"), make_user("bob")
+    UsernameKey.objects.all().delete()
+    migration.store_keys_of_existing_users(apps, None)
+    assert selectors.username_looks_taken(f"{CYRILLIC_A}lice")
+    assert selectors.username_looks_taken("B0B")
+
+
+def test_admin_cannot_add_a_look_alike_either(client, make_user, user_model):
+    make_user("alice")
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    response = client.post(
+        "/admin/auth/user/add/",
+        {
+            "username": f"{CYRILLIC_A}lice",
+            "usable_password": "true",
+            "password1": "a-long-pass-9",
+            "password2": "a-long-pass-9",
+        },
+    )
+    assert response.status_code == 200
+    assert "looks too much like an existing one" in response.content.decode()
+    assert user_model.objects.count() == 2
