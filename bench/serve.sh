@@ -34,6 +34,9 @@ export SECURE_HSTS_SECONDS=0
 export CHAT_RATE_MESSAGES_PER_SECOND="${CHAT_RATE_MESSAGES_PER_SECOND:-10000}"
 export CHAT_RATE_MESSAGES_BURST="${CHAT_RATE_MESSAGES_BURST:-20000}"
 export CHAT_MAX_SOCKETS_PER_USER="${CHAT_MAX_SOCKETS_PER_USER:-50}"
+# Each run joins fresh rooms with the same users, from one address.
+export CHAT_ROOMS_PER_HOUR="${CHAT_ROOMS_PER_HOUR:-100000}"
+export CHAT_SIGNUPS_PER_HOUR="${CHAT_SIGNUPS_PER_HOUR:-100000}"
 export LOG_LEVEL="${LOG_LEVEL:-WARNING}"
 .venv/bin/python manage.py migrate --noinput -v 0
 .venv/bin/python manage.py collectstatic --noinput -v 0

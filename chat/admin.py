@@ -4,6 +4,8 @@ recorded in the moderation log."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -12,6 +14,7 @@ from django.utils.html import format_html
 
 from . import moderation, services
 from .errors import ChatError
+from .forms import AdminAddUserForm, AdminUserForm
 from .models import Membership, Message, ModerationAction, Mute, Room, RoomBan, SiteBan
 
 
@@ -22,6 +25,18 @@ def admin_link(obj: object, label: str | None = None) -> str:
     meta = obj._meta
     url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
     return format_html('<a href="{}">{}</a>', url, label or str(obj))
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ChatUserAdmin(UserAdmin):
+    """Django's user admin, refusing look-alike names as sign-up does."""
+
+    add_form = AdminAddUserForm
+    form = AdminUserForm
 
 
 class MembershipInline(admin.TabularInline):

@@ -29,3 +29,12 @@ class ChatError(Exception):
     @property
     def http_status(self) -> int:
         return self.HTTP_STATUS[self.code]
+
+
+class SiteBanned(ChatError):
+    """The acting user is banned from the whole site. Still a `forbidden` ChatError
+    to the consumer; views answer it with a 403 page where they would otherwise
+    show a room-level refusal as a form error or a notice."""
+
+    def __init__(self) -> None:
+        super().__init__("forbidden", "you are banned from this site")

@@ -1,11 +1,17 @@
 from collections.abc import Callable
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import (
+    AdminUserCreationForm,
+    UserChangeForm,
+    UserCreationForm,
+)
 
 from .errors import ChatError
 from .models import Room
 from .rules import TOPIC_MAX, room_name_clean, shown_text_clean, topic_clean
+from .selectors import username_looks_taken
+from .services import LOOKALIKE_NAME
 
 
 def form_clean(clean: Callable[..., str], *args: str) -> str:
@@ -16,7 +22,20 @@ def form_clean(clean: Callable[..., str], *args: str) -> str:
         raise forms.ValidationError(error.msg) from None
 
 
-class SignupForm(UserCreationForm):
+class LookalikeNameCheck:
+    """A user form's username check: also refuse a name that looks like another
+    user's (chat.confusables), as services.user_signup does."""
+
+    def clean_username(self) -> str | None:
+        parent = getattr(super(), "clean_username", None)
+        # Django's own check (names differing only in case) has said no: None.
+        username = parent() if parent else self.cleaned_data.get("username")
+        if username and username_looks_taken(username, excluding=self.instance.pk):
+            raise forms.ValidationError(LOOKALIKE_NAME.capitalize() + ".")
+        return username
+
+
+class SignupForm(LookalikeNameCheck, UserCreationForm):
     class Meta(UserCreationForm.Meta):
         fields = ("username",)
 
@@ -25,6 +44,14 @@ class SignupForm(UserCreationForm):
         # letters that draw nothing: an invisible name.
         username = super().clean_username()  # None when the name is taken
         return username and form_clean(shown_text_clean, username, "username")
+
+
+class AdminAddUserForm(LookalikeNameCheck, AdminUserCreationForm):
+    pass
+
+
+class AdminUserForm(LookalikeNameCheck, UserChangeForm):
+    pass
 
 
 class RoomNameField(forms.CharField):

@@ -33,6 +33,10 @@ class Room(models.Model):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            # The room quota: WHERE created_by = ? AND created_at > ?
+            models.Index(fields=["created_by", "created_at"], name="room_creator"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -240,3 +244,17 @@ class ModerationAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor}: {self.get_kind_display()} ({self.target})"
+
+
+class UsernameKey(models.Model):
+    """A normalised form of a user's name (chat.confusables.username_keys): no two
+    users share a key, so a new name cannot look like one already taken, and the
+    check is one indexed lookup however many users there are."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=64, unique=True)  # a SHA-256 hex digest
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}... of {self.user}"

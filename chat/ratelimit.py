@@ -1,4 +1,5 @@
-"""Token buckets per user and kind of event (CHAT_RATE_LIMITS).
+"""Token buckets per user and kind of event (CHAT_RATE_LIMITS); per client
+address for what anonymous visitors do (signing up).
 
 A kind maps to (rate, burst): a bucket holds at most `burst` tokens, refills at
 `rate` tokens a second, and each event takes one. With REDIS_URL the buckets live in
@@ -17,6 +18,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from .batching import Batcher
@@ -26,10 +28,11 @@ from .redispipe import RedisPipe
 logger = logging.getLogger(__name__)
 
 
-async def check(user_id: int, kind: str) -> None:
-    """Take one token for `kind`, or raise ChatError("rate_limited") with a hint."""
+async def check(who: int | str, kind: str) -> None:
+    """Take one token of `who` (a user id, or a client address) for `kind`, or
+    raise ChatError("rate_limited") with a hint."""
     rate, burst = settings.CHAT_RATE_LIMITS[kind]
-    wait = await _store().take(f"{kind}:{user_id}", rate, burst)
+    wait = await _store().take(f"{kind}:{who}", rate, burst)
     if wait > 0:
         retry_after = round(wait, 3)
         raise ChatError(
@@ -37,6 +40,12 @@ async def check(user_id: int, kind: str) -> None:
             f"too many {kind} events; try again in {retry_after} s",
             retryAfter=retry_after,
         )
+
+
+def check_sync(who: int | str, kind: str) -> None:
+    """check() for views. Under daphne it runs on the worker's event loop, so it
+    shares that loop's Redis connection with the sockets."""
+    async_to_sync(check)(who, kind)
 
 
 def reset() -> None:

@@ -22,8 +22,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from . import protocol
-from .errors import ChatError
-from .models import Membership, Message, Mute, Room, RoomBan, SiteBan
+from .confusables import username_keys
+from .errors import ChatError, SiteBanned
+from .models import Membership, Message, Mute, Room, RoomBan, SiteBan, UsernameKey
 from .rules import room_ref_clean
 
 User = AbstractBaseUser
@@ -95,6 +96,22 @@ def refuse_if_muted(
 
 def user_is_site_banned(user: User) -> bool:
     return SiteBan.objects.active().filter(user=user).exists()
+
+
+def refuse_if_site_banned(user: User) -> None:
+    """A site ban closes the user's sockets, but their session still reaches the
+    pages: every service acting on the site's rooms asks here first."""
+    if user_is_site_banned(user):
+        raise SiteBanned()
+
+
+def username_looks_taken(username: str, *, excluding: Any = None) -> bool:
+    """Whether another user's name (not user `excluding`'s) looks like `username`:
+    the same but for case, compatibility forms or confusable characters."""
+    keys = UsernameKey.objects.filter(key__in=username_keys(username))
+    if excluding is not None:
+        keys = keys.exclude(user_id=excluding)
+    return keys.exists()
 
 
 def _room_named(name: str) -> Room:

@@ -5,13 +5,16 @@ these; none of them writes models directly.
 
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from . import events, protocol
+from .confusables import username_keys
 from .errors import ChatError
 from .models import (
     DIRECT_PREFIX,
@@ -21,6 +24,7 @@ from .models import (
     Mute,
     Room,
     RoomBan,
+    UsernameKey,
 )
 from .rules import (
     client_id_clean,
@@ -33,11 +37,45 @@ from .selectors import (
     no_such_room,
     refuse_if_banned,
     refuse_if_muted,
+    refuse_if_site_banned,
     room_for_member,
     unread_count,
+    username_looks_taken,
 )
 
 User = AbstractBaseUser
+
+
+# --- Accounts -----------------------------------------------------------------------
+
+LOOKALIKE_NAME = "this name looks too much like an existing one; choose another"
+
+
+@transaction.atomic
+def user_signup(*, username: str, password: str) -> User:
+    """Create an account, unless its name looks like one already taken."""
+    if username_looks_taken(username):
+        raise ChatError("invalid", LOOKALIKE_NAME)
+    user = get_user_model().objects.create_user(username=username, password=password)
+    # A look-alike that signed up in the same moment holds a key: this one fails.
+    if not username_keys_store(user=user):
+        raise ChatError("invalid", LOOKALIKE_NAME)
+    return user
+
+
+def username_keys_store(*, user: User) -> bool:
+    """Record the keys of the user's current name (after any save that may have
+    changed it); False if another user already holds one of them, which only a
+    path without the look-alike check (admin, a command) or a race can cause."""
+    keys = username_keys(user.get_username())
+    held = set(UsernameKey.objects.filter(user=user).values_list("key", flat=True))
+    if held == keys:
+        return True
+    UsernameKey.objects.filter(user=user).exclude(key__in=keys).delete()
+    UsernameKey.objects.bulk_create(
+        [UsernameKey(user=user, key=key) for key in keys - held], ignore_conflicts=True
+    )
+    return UsernameKey.objects.filter(user=user).count() == len(keys)
 
 
 # --- Rooms and memberships -----------------------------------------------------------
@@ -48,10 +86,12 @@ def room_create(
     *, user: User, name: str, kind: str = Room.Kind.PUBLIC, topic: str = ""
 ) -> Room:
     """Create a public or private room owned by `user`."""
+    refuse_if_site_banned(user)
     if kind not in (Room.Kind.PUBLIC, Room.Kind.PRIVATE):
         raise ChatError("invalid", "a room is public or private")
     topic = topic_clean(topic)
     name = room_name_clean(name)
+    refuse_if_over_room_quota(user)
     room, created = Room.objects.get_or_create(
         name=name, defaults={"kind": kind, "topic": topic, "created_by": user}
     )
@@ -61,11 +101,41 @@ def room_create(
     return room
 
 
+def refuse_if_over_room_quota(user: User) -> None:
+    """At most CHAT_ROOMS_PER_HOUR new rooms by a member in any hour (staff are
+    trusted). Counted from the rooms, so it holds across workers and restarts."""
+    if user.is_staff:
+        return
+    # Creations by one user wait for each other here, so parallel requests
+    # cannot all see room for one more.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+    limit = settings.CHAT_ROOMS_PER_HOUR
+    window = timedelta(hours=1)
+    now = timezone.now()
+    recent = list(
+        Room.objects.filter(created_by=user, created_at__gt=now - window)
+        .exclude(kind=Room.Kind.DIRECT)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) < limit:
+        return
+    # A place frees up when the limit-th newest room leaves the window.
+    retry_after = max(1, round((recent[-1] + window - now).total_seconds()))
+    raise ChatError(
+        "rate_limited",
+        f"you can create at most {limit} rooms an hour;"
+        f" try again in {-(-retry_after // 60)} minutes",
+        retryAfter=retry_after,
+    )
+
+
 @transaction.atomic
 def room_join(*, user: User, name: str) -> Room:
     """Make `user` a member of the room, creating a missing public room as in the
     tutorial. Private and direct rooms need an existing membership."""
     ref = room_ref_clean(name)
+    refuse_if_site_banned(user)
     room = Room.objects.filter(name=ref).first()
     if room is None:
         if ref.startswith(DIRECT_PREFIX):
@@ -74,8 +144,11 @@ def room_join(*, user: User, name: str) -> Room:
             with transaction.atomic():
                 return room_create(user=user, name=ref)
         except ChatError:
-            # Created by someone else a moment ago: join it like any other.
-            room = Room.objects.get(name=ref)
+            # Created by someone else a moment ago: join it like any other. Any
+            # other refusal (over the room quota) is the answer.
+            room = Room.objects.filter(name=ref).first()
+            if room is None:
+                raise
     refuse_if_banned(room, user)
     if Membership.objects.filter(room=room, user=user).exists():
         return room
@@ -103,6 +176,7 @@ def membership_add(
 
 def room_invite(*, user: User, room_name: str, username: str) -> Membership:
     """Add `username` to a room: its owner, a moderator or staff only."""
+    refuse_if_site_banned(user)
     room, membership = room_for_member(user=user, name=room_name)
     if not (membership.can_moderate or user.is_staff):
         raise ChatError(

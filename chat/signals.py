@@ -1,15 +1,16 @@
-"""Account changes that end a user's live sockets, wherever they come from
-(admin, a password form, a management command)."""
+"""Account changes that end a user's live sockets, or change the keys that keep
+look-alike names out, wherever they come from (admin, a password form, a
+management command)."""
 
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import pre_save
+from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from . import events
+from . import events, services
 from .moderation import CLOSE_FORBIDDEN, CLOSE_SESSION_ENDED, user_sockets_close
 
 User = get_user_model()
@@ -28,6 +29,20 @@ def close_sockets_on_account_change(sender: type, instance: Any, **kwargs: Any) 
         # Every session of theirs ends (Django checks the password hash); the
         # sockets' sessions with them.
         user_sockets_close(instance.pk, CLOSE_SESSION_ENDED)
+
+
+@receiver(post_save, sender=User, dispatch_uid="chat_store_username_keys")
+def store_username_keys(
+    sender: type,
+    instance: Any,
+    created: bool,
+    update_fields: frozenset[str] | None,
+    **kwargs: Any,
+) -> None:
+    # Every log-in saves last_login alone: no need to look at the name then.
+    if update_fields is not None and User.USERNAME_FIELD not in update_fields:
+        return
+    services.username_keys_store(user=instance)
 
 
 @receiver(user_logged_out, dispatch_uid="chat_close_sockets_on_log_out")

@@ -1,7 +1,9 @@
 """HTTP pages: parse the request, call the domain, render. No rules live here."""
 
 import hmac
+import ipaddress
 import logging
+import math
 from collections.abc import Awaitable
 
 from asgiref.sync import sync_to_async
@@ -9,13 +11,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from . import metrics, selectors, services, worker
-from .errors import ChatError
+from . import metrics, ratelimit, selectors, services, worker
+from .errors import ChatError, SiteBanned
 from .forms import InviteForm, RoomCreateForm, RoomJoinForm, SignupForm
 
 logger = logging.getLogger(__name__)
@@ -26,11 +29,75 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("chat:index")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        try:
+            # Only a sign-up that would succeed takes a token: typos cost nothing.
+            ratelimit.check_sync(_address_block(client_address(request)), "signup")
+        except ChatError as error:
+            minutes = math.ceil(error.extra["retryAfter"] / 60)
+            form.add_error(
+                None,
+                "Too many new accounts from your address; try again in"
+                f" {minutes} minutes.",
+            )
+            return render(
+                request, "registration/signup.html", {"form": form}, status=429
+            )
+        try:
+            user = services.user_signup(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+            )
+        except ChatError as error:
+            form.add_error("username", error.msg.capitalize() + ".")
+            return render(request, "registration/signup.html", {"form": form})
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.get_username()}!")
         return redirect("chat:directory")
     return render(request, "registration/signup.html", {"form": form})
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: daphne's peer, or with --proxy-headers the one nginx
+    put in X-Forwarded-For (deploy/nginx overwrites what the client sent)."""
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _address_block(address: str) -> str:
+    """What the sign-up limit counts by: the address, or for IPv6 its /64, which a
+    single client is commonly given whole."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unknown"
+    if ip.version == 6 and ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def login_locked_out(request: HttpRequest, *args: object) -> HttpResponse:
+    """django-axes' answer to a log-in while the name is locked out from this
+    address: the log-in page again, saying why and for how long."""
+    # (axes passes the original response and credentials, in an order that
+    # depends on whether the middleware ran sync or async: neither is needed.)
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    form = AuthenticationForm(
+        request, initial={"username": request.POST.get("username", "")}
+    )
+    return render(
+        request,
+        "registration/login.html",
+        {
+            "form": form,
+            "next": request.POST.get("next", ""),
+            "locked_out": (
+                "Too many failed log-ins for this name from your address. Try"
+                f" again in {minutes} minutes, or ask staff to unlock the account."
+            ),
+        },
+        status=429,
+    )
 
 
 # --- The app: one page, with a room, a conversation or nothing open -----------------
@@ -111,10 +178,12 @@ def room_create(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             room = services.room_create(user=request.user, **form.cleaned_data)
+        except SiteBanned as error:
+            return error_page(request, error)
         except ChatError as error:
             form.add_error("name", error.msg)
-        else:
-            return redirect("chat:room", name=room.name)
+            return directory_page(request, form, status=error.http_status)
+        return redirect("chat:room", name=room.name)
     return directory_page(request, form, status=400)
 
 
@@ -139,6 +208,8 @@ def room_invite(request: HttpRequest, name: str) -> HttpResponse:
         username = form.cleaned_data["username"].strip()
         try:
             services.room_invite(user=request.user, room_name=name, username=username)
+        except SiteBanned as error:
+            return error_page(request, error)
         except ChatError as error:
             messages.error(request, f"Could not add {username}: {error.msg}.")
         else:

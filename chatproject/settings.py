@@ -5,6 +5,7 @@ layer, one process. Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS,
 DATABASE_URL and REDIS_URL; see README.md for the table.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "chat",
 ]
 
@@ -57,6 +59,8 @@ MIDDLEWARE = [
     "chat.logcontext.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out log-in into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "chatproject.urls"
@@ -133,6 +137,26 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:index"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes refuses a log-in, before the password is even hashed, once a name
+# has failed LOGIN_FAILURE_LIMIT times in a row from one address, until
+# LOGIN_LOCKOUT_MINUTES pass with no further failure. Failures are rows in the
+# database, so every worker counts the same ones. Staff unlock a name with
+# `manage.py axes_reset_username NAME`, or by deleting its access attempts in admin.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+# Per name and address: a guesser cannot lock a member out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The address daphne saw, or the one nginx gave it (--proxy-headers); never a
+# header a client can set itself.
+AXES_CLIENT_IP_CALLABLE = "chat.views.client_address"
+AXES_LOCKOUT_CALLABLE = "chat.views.login_locked_out"
+# Only failures are needed; a row for every log-in would grow without end.
+AXES_DISABLE_ACCESS_LOG = True
 
 # --- I18N, static ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -232,6 +256,12 @@ CHAT_METRICS_TOKEN = env.str("CHAT_METRICS_TOKEN", default="")
 # deployed (SECURE_PROXY_SSL_HEADER trusts the proxy then too); on is the safe
 # side for both.
 CHAT_TRUST_PROXY_HEADERS = env.bool("CHAT_TRUST_PROXY_HEADERS", default=not DEBUG)
+# New public and private rooms a member may create in any hour (room_create, and
+# join_room of a missing room); staff are not counted. Read from the rooms' own
+# creation times, so every worker agrees.
+CHAT_ROOMS_PER_HOUR = env.int("CHAT_ROOMS_PER_HOUR", default=20)
+# Accounts one client address may sign up in any hour (an IPv6 client: its /64).
+CHAT_SIGNUPS_PER_HOUR = env.int("CHAT_SIGNUPS_PER_HOUR", default=10)
 # Token buckets per user and kind of event: (events per second, burst). With REDIS_URL
 # they are shared by every worker (chat/ratelimit.py).
 CHAT_RATE_LIMITS = {
@@ -242,6 +272,8 @@ CHAT_RATE_LIMITS = {
     "typing": (5.0, 10),
     # The web client joins every room of the user on connect.
     "join": (10.0, 60),
+    # Per client address, not per user.
+    "signup": (CHAT_SIGNUPS_PER_HOUR / 3600, CHAT_SIGNUPS_PER_HOUR),
 }
 
 LOGGING = {
