@@ -372,8 +372,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         elif event["action"] == "kick":
             if (joined := self.rooms.get(event["room"])) is not None:
                 await self.exit_room(joined)
-            frame = {"room": event["room"], "reason": event["reason"]}
-            await self.send_frame(protocol.event_frame("kicked", frame))
+            kicked = {key: event[key] for key in ("room", "reason", "by")}
+            await self.send_frame(protocol.event_frame("kicked", kicked))
 
     # --- Rooms ------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from . import events, protocol
 from .errors import ChatError
 from .models import Membership, ModerationAction, Mute, Room, RoomBan, SiteBan
 from .rules import room_ref_clean
+from .selectors import no_such_room
 
 User = AbstractBaseUser
 REASON_MAX = 250
@@ -34,7 +35,7 @@ def room_kick(*, actor: User, room_name: str, username: str, reason: str = "") -
     """Take the user out of the room now; they may come back to a public room."""
     room, target = _moderated(actor, room_name, username, reason)
     Membership.objects.filter(room=room, user=target).delete()
-    _kick_sockets(room, target, reason)
+    _kick_sockets(room, target, reason, actor)
     _record(actor, Kind.KICK, room=room, target=target, reason=reason)
 
 
@@ -54,7 +55,7 @@ def room_ban(
         user=target,
         defaults={"reason": reason, "expires_at": expires_at, "created_by": actor},
     )
-    _kick_sockets(room, target, reason or "banned from this room")
+    _kick_sockets(room, target, reason or "banned from this room", actor)
     _record(
         actor, Kind.BAN, room=room, target=target, reason=reason, expires_at=expires_at
     )
@@ -84,7 +85,12 @@ def room_mute(
     events.emit_on_commit(
         [events.user_group(target.pk)],
         "muted",
-        {"room": room.name, "until": protocol.iso(until), "reason": reason},
+        {
+            "room": room.name,
+            "until": protocol.iso(until),
+            "reason": reason,
+            "by": _signed(actor),
+        },
     )
     _record(actor, Kind.MUTE, room=room, target=target, reason=reason, expires_at=until)
     return mute
@@ -144,19 +150,39 @@ def user_sockets_close(user_id: int, code: int) -> None:
 def _moderated(
     actor: User, room_name: str, username: str, reason: str
 ) -> tuple[Room, User]:
-    """The room and the target, if `actor` may moderate that target there."""
+    """The room and the target, if `actor` may moderate that target there.
+
+    Answers reveal no more than the actor could see: a private room they are not
+    in is "no such room", a user who is not a member (unknown, deactivated, or
+    never joined) is "no such member", and staff and the room's moderators are
+    refused alike."""
     _check_reason(reason)
     room = Room.objects.filter(name=room_ref_clean(room_name)).first()
     if room is None or room.is_direct:
-        raise ChatError("not_found", "no such room")
-    if not _may_moderate(actor, room):
+        raise no_such_room()
+    actor_membership = _membership(actor, room)
+    if not actor.is_staff and not (actor_membership and actor_membership.can_moderate):
+        if actor_membership is None and room.kind != Room.Kind.PUBLIC:
+            raise no_such_room()
         raise ChatError("forbidden", "only the room's moderators can do this")
-    target = _user_named(username)
+    target = _member_named(room, username, allow_outsider=actor.is_staff)
     if target.pk == actor.pk:
         raise ChatError("invalid", "you cannot moderate yourself")
     if not actor.is_staff and (target.is_staff or _may_moderate(target, room)):
-        raise ChatError("forbidden", "only staff can moderate a moderator")
+        raise ChatError("forbidden", "you cannot moderate this member")
     return room, target
+
+
+def _member_named(room: Room, username: str, *, allow_outsider: bool) -> User:
+    """An active member of `room` named `username`; staff (in admin) may also
+    name someone who is not a member, to ban them before they come."""
+    users = get_user_model().objects.filter(username=username, is_active=True)
+    if not allow_outsider:
+        users = users.filter(memberships__room=room)
+    target = users.first()
+    if target is None:
+        raise ChatError("not_found", f"no member named '{username}' in this room")
+    return target
 
 
 def _staff_over(actor: User, username: str, reason: str) -> User:
@@ -172,8 +198,12 @@ def _staff_over(actor: User, username: str, reason: str) -> User:
 def _may_moderate(user: User, room: Room) -> bool:
     if user.is_staff:
         return True
-    membership = Membership.objects.filter(room=room, user=user).first()
+    membership = _membership(user, room)
     return membership is not None and membership.can_moderate
+
+
+def _membership(user: User, room: Room) -> Membership | None:
+    return Membership.objects.filter(room=room, user=user).first()
 
 
 def _user_named(username: str) -> User:
@@ -188,10 +218,21 @@ def _check_reason(reason: str) -> None:
         raise ChatError("too_long", f"a reason is at most {REASON_MAX} characters")
 
 
-def _kick_sockets(room: Room, target: User, reason: str) -> None:
+def _kick_sockets(room: Room, target: User, reason: str, actor: User) -> None:
+    # The reason is the moderator's words: the member is told whose.
     events.control_on_commit(
-        [events.user_group(target.pk)], "kick", room=room.name, reason=reason
+        [events.user_group(target.pk)],
+        "kick",
+        room=room.name,
+        reason=reason,
+        by=_signed(actor),
     )
+
+
+def _signed(actor: User) -> str | None:
+    """Who a moderated member is told acted: a room moderator by name, staff as
+    the site's moderators (None), so that no reply says which accounts are staff."""
+    return None if actor.is_staff else actor.get_username()
 
 
 def _record(actor: User, kind: str, **details: object) -> None:

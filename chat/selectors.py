@@ -224,8 +224,11 @@ def rooms_of_user(*, user: User) -> list[dict[str, Any]]:
         .order_by("-pk")
         .values("pk")[:1]
     )
+    banned = RoomBan.objects.active().filter(room=OuterRef("room_id"), user=user)
     memberships = (
         Membership.objects.filter(user=user)
+        # A room the user is banned from is not theirs, even with a membership.
+        .exclude(Exists(banned))
         .select_related("room")
         .annotate(
             unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),

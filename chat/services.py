@@ -139,7 +139,7 @@ def room_join(*, user: User, name: str) -> Room:
     room = Room.objects.filter(name=ref).first()
     if room is None:
         if ref.startswith(DIRECT_PREFIX):
-            raise ChatError("not_found", "no such conversation")
+            raise no_such_room()  # as for another pair's conversation
         try:
             with transaction.atomic():
                 return room_create(user=user, name=ref)
@@ -567,6 +567,8 @@ def _message_for_change(
     readable = membership is not None or message.room.kind == Room.Kind.PUBLIC
     if not readable and not user.is_staff:
         raise ChatError("not_found", "no such message")
+    # A ban refuses everything in the room, their own old messages included.
+    refuse_if_banned(message.room, user)
     may_moderate = user.is_staff or (membership is not None and membership.can_moderate)
     if message.author_id != user.pk and not may_moderate:
         raise ChatError("forbidden", "only the author or a moderator can change this")

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 OK = "ok"
 
 
-def events_for(room: str, message_id: int) -> dict[str, dict]:
+def events_for(room: str, message_id: int, own_id: int) -> dict[str, dict]:
+    """`message_id` is the owner's message; `own_id` the actor's own, posted
+    before any ban or mute (the owner's again for an outsider, who has none)."""
     return {
         "join_room": {"room": room},
         "get_history": {"room": room},
@@ -28,10 +30,15 @@ def events_for(room: str, message_id: int) -> dict[str, dict]:
         "mark_read": {"room": room, "messageId": message_id},
         "edit_message": {"id": message_id, "message": "changed"},
         "delete_message": {"id": message_id},
+        "edit_own": {"id": own_id, "message": "changed"},
+        "delete_own": {"id": own_id},
         "kick_user": {"room": room, "username": "owner"},
         "mute_user": {"room": room, "username": "owner", "minutes": 5},
     }
 
+
+# The matrix's rows that are an event on the actor's own message.
+EVENT_OF = {"edit_own": "edit_message", "delete_own": "delete_message"}
 
 # The answer (an error code, or OK) for each (who, event).
 MATRIX = {
@@ -43,8 +50,11 @@ MATRIX = {
         "mark_read": "not_found",
         "edit_message": "not_found",
         "delete_message": "not_found",
-        "kick_user": "forbidden",
-        "mute_user": "forbidden",
+        "edit_own": "not_found",
+        "delete_own": "not_found",
+        # A private room one is not in is no room at all, as an unknown one.
+        "kick_user": "not_found",
+        "mute_user": "not_found",
     },
     "banned": {
         "join_room": "forbidden",
@@ -54,6 +64,9 @@ MATRIX = {
         "mark_read": "forbidden",
         "edit_message": "forbidden",
         "delete_message": "forbidden",
+        # A ban refuses everything in the room, one's own old messages included.
+        "edit_own": "forbidden",
+        "delete_own": "forbidden",
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },
@@ -65,6 +78,8 @@ MATRIX = {
         "mark_read": OK,
         "edit_message": "forbidden",  # someone else's message
         "delete_message": "forbidden",
+        "edit_own": "forbidden",  # editing is posting
+        "delete_own": OK,
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },
@@ -76,6 +91,8 @@ MATRIX = {
         "mark_read": OK,
         "edit_message": "forbidden",
         "delete_message": "forbidden",
+        "edit_own": OK,
+        "delete_own": OK,
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },
@@ -84,26 +101,30 @@ CASES = [(who, event) for who, row in MATRIX.items() for event in row]
 
 
 @sync_to_async
-def scene(make_user, who: str) -> tuple[object, str, int]:
+def scene(make_user, who: str) -> tuple[object, str, int, int]:
     owner, actor = make_user("owner"), make_user("actor")
     kind = Room.Kind.PRIVATE if who == "outsider" else Room.Kind.PUBLIC
     room = services.room_create(user=owner, name="matrix", kind=kind)
     message = services.message_send(user=owner, room_name="matrix", body="owner's")
+    own_id = message.message.pk
     if who != "outsider":
         services.membership_add(room=room, user=actor)
+        own = services.message_send(user=actor, room_name="matrix", body="actor's")
+        own_id = own.message.pk
     later = timezone.now() + timedelta(hours=1)
     if who == "banned":
         RoomBan.objects.create(room=room, user=actor, created_by=owner)
     if who == "muted":
         Mute.objects.create(room=room, user=actor, expires_at=later, created_by=owner)
-    return actor, room.name, message.message.pk
+    return actor, room.name, message.message.pk, own_id
 
 
 @pytest.mark.parametrize(("who", "event"), CASES)
 async def test_authorization_matrix(make_user, sockets, who, event):
-    actor, room, message_id = await scene(make_user, who)
+    actor, room, message_id, own_id = await scene(make_user, who)
     socket = await sockets(actor)
-    reply = await socket.request(event, events_for(room, message_id)[event])
+    data = events_for(room, message_id, own_id)[event]
+    reply = await socket.request(EVENT_OF.get(event, event), data)
     expected = MATRIX[who][event]
     if expected == OK:
         assert reply["status"] in ("ok", "delivered"), reply
@@ -113,10 +134,10 @@ async def test_authorization_matrix(make_user, sockets, who, event):
 
 async def test_nothing_changed_after_the_refusals(make_user, sockets):
     """A banned member tries everything; the room is exactly as before."""
-    actor, room, message_id = await scene(make_user, "banned")
+    actor, room, message_id, own_id = await scene(make_user, "banned")
     socket = await sockets(actor)
-    for event, data in events_for(room, message_id).items():
-        await socket.request(event, data)
+    for event, data in events_for(room, message_id, own_id).items():
+        await socket.request(EVENT_OF.get(event, event), data)
 
     @sync_to_async
     def state() -> tuple:
@@ -128,4 +149,31 @@ async def test_nothing_changed_after_the_refusals(make_user, sockets):
             Mute.objects.filter(room=room_).count(),
         )
 
-    assert await state() == (1, [("owner's", None)], True, 0)
+    assert await state() == (2, [("owner's", None), ("actor's", None)], True, 0)
+
+
+async def test_a_banned_member_no_longer_sees_the_room_in_their_list(
+    make_user, sockets
+):
+    actor, room, _, _ = await scene(make_user, "banned")
+    socket = await sockets(actor)
+    reply = await socket.request("list_rooms")
+    assert room not in [r["room"] for r in reply["rooms"]]
+
+
+async def test_a_conversation_of_two_others_answers_as_one_that_does_not_exist(
+    make_user, sockets
+):
+    ana, ben, eve = await sync_to_async(
+        lambda: [make_user(n) for n in ("ana", "ben", "eve")]
+    )()
+    await sync_to_async(services.direct_message_send)(
+        user=ana, to_username="ben", body="hi"
+    )
+    theirs = Room.direct_name(ana.pk, ben.pk)
+    nobodys = Room.direct_name(ben.pk + 1000, ben.pk + 1001)
+    socket = await sockets(eve)
+    existing = await socket.request("join_room", {"room": theirs})
+    missing = await socket.request("join_room", {"room": nobodys})
+    assert existing["status"] == missing["status"] == "error"
+    assert (existing["code"], existing["msg"]) == (missing["code"], missing["msg"])

@@ -90,7 +90,8 @@ async def test_admin_room_ban_kicks_live_sockets_and_refuses_after(amake_user, s
     assert status == 302
     for socket in (e1, e2):
         kicked = await socket.event("kicked", timeout=1)
-        assert kicked == {"room": "lobby", "reason": "spamming links"}
+        # Staff act as the site's moderators, unnamed.
+        assert kicked == {"room": "lobby", "reason": "spamming links", "by": None}
     assert (await a.event("user_left", timeout=1))["username"] == "eve"
     # Out of the room: nothing more arrives, and every way back in is refused.
     await a.say("lobby", "still here?")
@@ -221,6 +222,7 @@ async def test_moderator_kicks_in_the_chat(amake_user, sockets):
     assert await e.event("kicked", timeout=1) == {
         "room": "lobby",
         "reason": "off topic",
+        "by": "mo",
     }
     assert not await sync_to_async(
         Membership.objects.filter(room=room, user=eve).exists
@@ -266,6 +268,37 @@ async def test_only_moderators_kick_and_mute(amake_user, sockets):
     )
     assert_error(reply, "invalid")
     assert await actions() == []
+
+
+async def test_moderators_act_only_on_members_and_say_nothing_of_accounts(
+    amake_user, sockets
+):
+    ana = await amake_user("ana")
+    outsider, gone = await amake_user("olga"), await amake_user("gus")
+    staff = await amake_user("sam", is_staff=True)
+    room = await setup_room(ana, "den", members=[gone, staff])
+    await sync_to_async(type(gone).objects.filter(pk=gone.pk).update)(is_active=False)
+    a = await sockets(ana)
+
+    async def answer(event: str, username: str) -> tuple:
+        data = {"room": "den", "username": username, "minutes": 5, "reason": "x"}
+        reply = await a.request(event, data)
+        return reply["status"], reply.get("code"), reply.get("msg", "")
+
+    for event in ("kick_user", "mute_user"):
+        unknown = await answer(event, "nobody")
+        assert unknown[:2] == ("error", "not_found")
+        # Someone who never joined, and a deactivated member: as unknown.
+        for username in ("olga", "gus"):
+            status, code, msg = await answer(event, username)
+            assert (status, code, msg.replace(username, "nobody")) == unknown
+        # Staff are refused as a room moderator would be: no word of staff.
+        mo = await amake_user(f"mo{event}")
+        await sync_to_async(services.membership_add)(room=room, user=mo)
+        await make_moderator(mo, room)
+        assert await answer(event, "sam") == await answer(event, f"mo{event}")
+    assert await actions() == []
+    assert outsider.pk
 
 
 async def test_mute_lets_read_but_not_post_until_unmuted(amake_user, sockets):

@@ -255,11 +255,11 @@ const handlers = {
       }
       renderSidebar();
     }
-    notice(`You were removed from #${d.room}${d.reason ? `: ${d.reason}` : "."}`);
+    notice(`You were removed from #${d.room} by ${d.by || "the site's moderators"}${d.reason ? `, who said: “${d.reason}”` : "."}`);
   },
   muted(d) {
     const until = new Date(d.until).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    notice(`You are muted in #${d.room} until ${until}${d.reason ? `: ${d.reason}` : "."}`);
+    notice(`${d.by || "The site's moderators"} muted you in #${d.room} until ${until}${d.reason ? `, saying: “${d.reason}”` : "."}`);
   },
   unmuted(d) {
     notice(`You can post in #${d.room} again.`);
