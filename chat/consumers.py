@@ -5,6 +5,7 @@ channel layer. The domain runs in `call`, the one sync-to-async seam, which send
 the broadcasts a service committed once it returns.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -53,12 +54,53 @@ HANDLERS: dict[str, Handler] = {}
 R = TypeVar("R")
 
 
-def handles(event: str) -> Callable[[Handler], Handler]:
+Cost = float | Callable[[dict[str, Any]], float]
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What a client event takes from its user's budgets (chat.ratelimit): `cost`
+    tokens of the "request" budget every event draws on, and one token of the
+    event's own kind, if it has one."""
+
+    cost: Cost = 1
+    kind: str | None = None
+
+    def of(self, data: dict[str, Any]) -> float:
+        return self.cost(data) if callable(self.cost) else self.cost
+
+
+CHARGES: dict[str, Charge] = {}
+
+
+def handles(
+    event: str, cost: Cost = 1, kind: str | None = None
+) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         HANDLERS[event] = handler
+        CHARGES[event] = Charge(cost, kind)
         return handler
 
     return register
+
+
+def rows_cost(rows: int) -> float:
+    """A read's cost in request tokens: one, and one for every ten rows."""
+    return 1 + rows / 10
+
+
+def history_cost(data: dict[str, Any]) -> float:
+    limit = data.get("limit")
+    if type(limit) is not int or not 1 <= limit <= settings.CHAT_HISTORY_MAX_PAGE:
+        limit = settings.CHAT_HISTORY_PAGE  # what is read, if the frame passes
+    return rows_cost(limit)
+
+
+def join_cost(data: dict[str, Any]) -> float:
+    # A history page, or a resync of up to CHAT_RESYNC_MAX changes.
+    if data.get("after") is None:
+        return rows_cost(settings.CHAT_HISTORY_PAGE)
+    return rows_cost(settings.CHAT_RESYNC_MAX)
 
 
 class Delivered:
@@ -249,6 +291,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if handler is None:
                 raise ChatError("unknown_event", f"unknown event '{frame.event[:50]}'")
             event = frame.event
+            await self.charge(event, frame.data)
             if event in REPLY_FIRST:
                 self.held = []
             reply = await handler(self, frame.data)
@@ -265,6 +308,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error(error, ack)
         if event in HANDLERS:
             metrics.ack_latency_of(event).observe(time.perf_counter() - started)
+
+    async def charge(self, event: str, data: dict[str, Any]) -> None:
+        """Take what `event` costs from the user's budgets, or raise rate_limited:
+        every event is paid for, so no kind of frame can be sent without bound."""
+        charge = CHARGES[event]
+        request = ratelimit.check(self.user_id, "request", charge.of(data))
+        if charge.kind is None:
+            await request
+            return
+        # Both takes in the same round trip to Redis (chat.batching).
+        taken = await asyncio.gather(
+            request, ratelimit.check(self.user_id, charge.kind), return_exceptions=True
+        )
+        for outcome in taken:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def send_error(self, error: ChatError, ack: int | None) -> None:
         metrics.errors.labels(code=error.code).inc()
@@ -307,8 +366,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.link.close_overloaded(CLOSE_TRY_AGAIN_LATER)
 
     async def call(self, fn: Callable[..., R], **kwargs: Any) -> R:
-        """Run a domain function off the event loop; send what it broadcast."""
-        result, broadcasts = await worker.in_db_thread(events.collecting(fn))(**kwargs)
+        """Run a domain function off the event loop; send what it broadcast.
+
+        A user's calls take at most CHAT_DB_THREADS_PER_USER of the worker's
+        database threads at once, however many sockets they open: the rest of the
+        threads stay free for everyone else."""
+        async with worker.db_turn(self.user_id):
+            run = worker.in_db_thread(events.collecting(fn))
+            result, broadcasts = await run(**kwargs)
         await events.send(broadcasts)
         return result
 
@@ -377,7 +442,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # --- Rooms ------------------------------------------------------------------------
 
-    @handles("join_room")
+    @handles("join_room", cost=join_cost, kind="join")
     async def on_join_room(self, data: dict[str, Any]) -> Reply:
         name = protocol.str_field(data, "room", max_length=64)
         after = protocol.int_field(data, "after", required=False, minimum=0)
@@ -385,7 +450,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if at_cap and room_ref_clean(name) not in self.rooms:
             limit = settings.CHAT_MAX_ROOMS_PER_SOCKET
             raise ChatError("invalid", f"a socket can be in at most {limit} rooms")
-        await ratelimit.check(self.user_id, "join")
         room = await self.call(services.room_join, user=self.user, name=name)
         joined = JoinedRoom(
             room.pk, room.name, room.is_direct, events.room_audience(room)
@@ -476,11 +540,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # --- Messages ---------------------------------------------------------------------
 
-    @handles("send_message")
+    @handles("send_message", kind="message")
     async def on_send_message(self, data: dict[str, Any]) -> Reply:
         room = protocol.str_field(data, "room", max_length=64)
         fields = new_message(data)
-        await ratelimit.check(self.user_id, "message")
         worker.refuse_if_layer_down()
         joined = self.rooms.get(room_ref_clean(room))
         draft = services.message_draft(
@@ -493,10 +556,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         metrics.room_messages.inc()
         return delivered(sent)
 
-    @handles("private_message")
+    @handles("private_message", kind="message")
     async def on_private_message(self, data: dict[str, Any]) -> Reply:
         to_username = protocol.str_field(data, "toUsername", max_length=150)
-        await ratelimit.check(self.user_id, "message")
         worker.refuse_if_layer_down()
         sent = await self.call(
             services.direct_message_send,
@@ -507,18 +569,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         metrics.direct_messages.inc()
         return delivered(sent)
 
-    @handles("edit_message")
+    @handles("edit_message", kind="message")
     async def on_edit_message(self, data: dict[str, Any]) -> Reply:
         message_id = protocol.int_field(data, "id", minimum=1)
         body = protocol.text_field(data, "message")
-        await ratelimit.check(self.user_id, "message")
         worker.refuse_if_layer_down()
         message = await self.call(
             services.message_edit, user=self.user, message_id=message_id, body=body
         )
         return {"status": "ok", "id": message.pk, "seq": message.changed_seq}
 
-    @handles("delete_message")
+    @handles("delete_message", kind="message")
     async def on_delete_message(self, data: dict[str, Any]) -> Reply:
         message_id = protocol.int_field(data, "id", minimum=1)
         worker.refuse_if_layer_down()
@@ -527,11 +588,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         return {"status": "ok", "id": message.pk, "seq": message.changed_seq}
 
-    @handles("typing")
+    @handles("typing", kind="typing")
     async def on_typing(self, data: dict[str, Any]) -> Reply:
         joined = self.joined_room(data)
         is_typing = protocol.bool_field(data, "isTyping")
-        await ratelimit.check(self.user_id, "typing")
         await events.broadcast(
             joined.audience,
             "user_typing",
@@ -542,7 +602,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # --- Reads ------------------------------------------------------------------------
 
-    @handles("get_history")
+    @handles("get_history", cost=history_cost)
     async def on_get_history(self, data: dict[str, Any]) -> Reply:
         room = protocol.str_field(data, "room", max_length=64)
         before = protocol.int_field(data, "before", required=False, minimum=1)
@@ -574,19 +634,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         return {"status": "ok", "unread": unread}
 
-    @handles("list_rooms")
+    @handles("list_rooms", cost=rows_cost(100))
     async def on_list_rooms(self, data: dict[str, Any]) -> Reply:
         rooms = await self.call(selectors.rooms_of_user, user=self.user)
         return {"status": "ok", "rooms": rooms}
 
     # --- Moderation ----------------------------------------------------------------
 
-    @handles("kick_user")
+    @handles("kick_user", kind="moderation")
     async def on_kick_user(self, data: dict[str, Any]) -> Reply:
         await self.call(moderation.room_kick, actor=self.user, **moderated(data))
         return {"status": "ok"}
 
-    @handles("mute_user")
+    @handles("mute_user", kind="moderation")
     async def on_mute_user(self, data: dict[str, Any]) -> Reply:
         minutes = protocol.int_field(
             data, "minutes", minimum=1, maximum=moderation.MUTE_MAX_MINUTES

@@ -2,12 +2,14 @@
 address for what anonymous visitors do (signing up).
 
 A kind maps to (rate, burst): a bucket holds at most `burst` tokens, refills at
-`rate` tokens a second, and each event takes one. With REDIS_URL the buckets live in
-Redis, so all of a user's sockets on every worker share them; without it, in this
+`rate` tokens a second, and each event takes one (or its cost, for the "request"
+budget every client frame is charged to). With REDIS_URL the buckets live in Redis,
+so all of a user's sockets on every worker share them; without it, in this
 process's memory, which is all the embedded default runs.
 
-If Redis cannot be reached, events are allowed (and a warning logged): a rate limit
-that refused every message while Redis is away would be an outage of its own.
+If Redis cannot be reached, each worker enforces the limits on its own, in memory
+(and a warning is logged): with N workers a user gets at most N times the budget
+while Redis is away, rather than no limit at all.
 """
 
 import asyncio
@@ -28,11 +30,11 @@ from .redispipe import RedisPipe
 logger = logging.getLogger(__name__)
 
 
-async def check(who: int | str, kind: str) -> None:
-    """Take one token of `who` (a user id, or a client address) for `kind`, or
-    raise ChatError("rate_limited") with a hint."""
+async def check(who: int | str, kind: str, cost: float = 1) -> None:
+    """Take `cost` tokens of `who` (a user id, or a client address) for `kind`, or
+    raise ChatError("rate_limited") with a hint (and take nothing)."""
     rate, burst = settings.CHAT_RATE_LIMITS[kind]
-    wait = await _store().take(f"{kind}:{who}", rate, burst)
+    wait = await _store().take(f"{kind}:{who}", rate, burst, min(cost, burst))
     if wait > 0:
         retry_after = round(wait, 3)
         raise ChatError(
@@ -62,9 +64,9 @@ async def close() -> None:
 
 
 class BucketStore(Protocol):
-    async def take(self, key: str, rate: float, burst: int) -> float:
-        """Take a token from bucket `key`: 0 if taken, else the seconds until one is
-        there (and nothing is taken)."""
+    async def take(self, key: str, rate: float, burst: int, cost: float) -> float:
+        """Take `cost` tokens from bucket `key`: 0 if taken, else the seconds until
+        they are there (and nothing is taken)."""
 
 
 @dataclass
@@ -77,14 +79,14 @@ class MemoryBuckets:
     def __init__(self) -> None:
         self.buckets: dict[str, Bucket] = {}
 
-    async def take(self, key: str, rate: float, burst: int) -> float:
+    async def take(self, key: str, rate: float, burst: int, cost: float) -> float:
         now = _clock()
         bucket = self.buckets.setdefault(key, Bucket(tokens=burst, updated=now))
         bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated) * rate)
         bucket.updated = now
-        if bucket.tokens < 1:
-            return (1 - bucket.tokens) / rate
-        bucket.tokens -= 1
+        if bucket.tokens < cost:
+            return (cost - bucket.tokens) / rate
+        bucket.tokens -= cost
         return 0.0
 
 
@@ -93,12 +95,14 @@ def _clock() -> float:
     return time.monotonic()
 
 
-# One atomic step: refill by the time since the last call, take a token if there is
-# one, and keep the hash only as long as it takes to fill up again (a full bucket
-# and a missing one are the same). Redis' own clock, so workers' clocks don't matter.
+# One atomic step: refill by the time since the last call, take `cost` tokens if
+# they are there, and keep the hash only as long as it takes to fill up again (a
+# full bucket and a missing one are the same). Redis' own clock, so workers'
+# clocks don't matter.
 _TAKE = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
@@ -106,10 +110,10 @@ local tokens = tonumber(state[1]) or burst
 local updated = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
 local wait = 0
-if tokens < 1 then
-  wait = (1 - tokens) / rate
+if tokens < cost then
+  wait = (cost - tokens) / rate
 else
-  tokens = tokens - 1
+  tokens = tokens - cost
 end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens),
   'updated', string.format('%.6f', now))
@@ -131,7 +135,7 @@ class RedisBuckets:
         self._loops: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._warned_at = float("-inf")
 
-    def _batcher(self) -> Batcher[tuple[str, float, int], Any]:
+    def _batcher(self) -> Batcher[tuple[str, float, int, float], Any]:
         import redis.asyncio
 
         loop = asyncio.get_running_loop()
@@ -142,7 +146,9 @@ class RedisBuckets:
             )
             pipe = RedisPipe(client.connection_pool)
 
-            async def take_many(takes: list[tuple[str, float, int]]) -> list[Any]:
+            async def take_many(
+                takes: list[tuple[str, float, int, float]],
+            ) -> list[Any]:
                 replies = await pipe.execute(
                     [("EVALSHA", _TAKE_SHA, 1, *take) for take in takes]
                 )
@@ -162,24 +168,26 @@ class RedisBuckets:
             state = self._loops[loop] = (client, pipe, Batcher(take_many))
         return state[2]
 
-    async def take(self, key: str, rate: float, burst: int) -> float:
+    async def take(self, key: str, rate: float, burst: int, cost: float) -> float:
         from redis.exceptions import RedisError
 
         # The prefix is read per call: tests give each test a prefix of its own.
         full_key = f"{settings.CHAT_REDIS_PREFIX}:rate:{key}"
         try:
-            wait = await self._batcher().submit((full_key, rate, burst))
-        except (RedisError, OSError) as error:
+            wait = await self._batcher().submit((full_key, rate, burst, cost))
+        except (RedisError, OSError, TimeoutError) as error:
             self._warn(error)
-            return 0.0
+            return await _memory.take(key, rate, burst, cost)
         return float(wait)
 
     def _warn(self, error: Exception) -> None:
-        """Log that limits are off, at most once a minute (not once per event)."""
+        """Log that limits are per worker, at most once a minute (not per event)."""
         now = time.monotonic()
         if now - self._warned_at >= 60:
             self._warned_at = now
-            logger.warning("rate limits not enforced: Redis unreachable: %r", error)
+            logger.warning(
+                "rate limits enforced per worker: Redis unreachable: %r", error
+            )
 
     async def close(self) -> None:
         state = self._loops.pop(asyncio.get_running_loop(), None)

@@ -15,12 +15,13 @@ clears after a failure that never broke the subscriber connection.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
@@ -60,6 +61,7 @@ class _LoopState:
         self.last_run: dict[str, float] = {}
         self.coalescing: dict[str, asyncio.Task] = {}
         self.wanted: dict[str, Callable[[], Awaitable[None]]] = {}
+        self.db_places: dict[int, _Places] = {}
 
 
 _states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -100,6 +102,35 @@ def in_db_thread(fn: Callable[..., R]) -> Callable[..., Awaitable[R]]:
             settings.CHAT_DB_THREADS, thread_name_prefix="chat-db"
         )
     return database_sync_to_async(fn, thread_sensitive=False, executor=_db_threads)
+
+
+@contextlib.asynccontextmanager
+async def db_turn(user_id: int) -> AsyncIterator[None]:
+    """Wait until the user has fewer than CHAT_DB_THREADS_PER_USER database calls
+    running in this event loop, and hold one of their places meanwhile."""
+    places = _state().db_places
+    place = places.get(user_id)
+    if place is None:
+        place = places[user_id] = _Places(settings.CHAT_DB_THREADS_PER_USER)
+    place.users += 1
+    try:
+        async with place.semaphore:
+            yield
+    finally:
+        place.users -= 1
+        if not place.users:
+            del places[user_id]
+
+
+class _Places:
+    """One user's database places: a semaphore, and how many calls hold or wait
+    for it (the entry goes when none do)."""
+
+    __slots__ = ("semaphore", "users")
+
+    def __init__(self, size: int) -> None:
+        self.semaphore = asyncio.Semaphore(size)
+        self.users = 0
 
 
 # --- Sockets --------------------------------------------------------------------------

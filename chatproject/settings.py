@@ -235,6 +235,9 @@ CHAT_DB_THREADS = env.int(
     "CHAT_DB_THREADS",
     default=1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 8,
 )
+# Of those, how many one user's socket frames may occupy at once (all their sockets
+# on the worker together), so that one member cannot take every thread.
+CHAT_DB_THREADS_PER_USER = env.int("CHAT_DB_THREADS_PER_USER", default=2)
 # A socket refreshes its presence every HEARTBEAT seconds; a socket whose worker
 # died stops counting after TTL, and every worker sweeps expired users out (and
 # tells the clients) every HEARTBEAT / 2: gone from online lists within 60 s.
@@ -265,6 +268,15 @@ CHAT_SIGNUPS_PER_HOUR = env.int("CHAT_SIGNUPS_PER_HOUR", default=10)
 # Token buckets per user and kind of event: (events per second, burst). With REDIS_URL
 # they are shared by every worker (chat/ratelimit.py).
 CHAT_RATE_LIMITS = {
+    # Every client frame draws on this budget: 1 token, reads 1 more per ten rows
+    # they may return (get_history {limit: 100}: 11), list_rooms 11. The web client
+    # spends about 6 a room when it connects, which the burst covers.
+    "request": (
+        env.float("CHAT_RATE_REQUESTS_PER_SECOND", default=50.0),
+        env.int("CHAT_RATE_REQUESTS_BURST", default=600),
+    ),
+    # Kicks and mutes by one member, together.
+    "moderation": (10 / 60, 10),
     "message": (
         env.float("CHAT_RATE_MESSAGES_PER_SECOND", default=5.0),
         env.int("CHAT_RATE_MESSAGES_BURST", default=10),
@@ -294,4 +306,7 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # axes says at INFO that it cleared nothing on every log-in; lockouts are
+    # warnings, and those stay.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -1014,7 +1014,9 @@ INVALID_REQUESTS = [
 ]
 
 
-async def test_missing_or_mistyped_fields_are_invalid(amake_user, sockets):
+async def test_missing_or_mistyped_fields_are_invalid(amake_user, sockets, settings):
+    # Every frame is paid for, invalid ones too: more than a burst of them here.
+    settings.CHAT_RATE_LIMITS = {**settings.CHAT_RATE_LIMITS, "message": (100, 100)}
     _, _, a, b = await pair_in_room(amake_user, sockets)
     for ack, (event, data) in enumerate(INVALID_REQUESTS, start=1000):
         await a.send_text(json.dumps({"event": event, "data": data, "ack": ack}))

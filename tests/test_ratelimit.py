@@ -226,15 +226,33 @@ def db_free_redis_limits(settings):
     ratelimit.reset()
 
 
-async def test_unreachable_redis_fails_open_with_a_warning(settings, limits, caplog):
+async def test_unreachable_redis_still_limits_in_the_worker_with_a_warning(
+    settings, limits, caplog
+):
     # Nothing listens on port 1: every check fails to connect.
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     ratelimit.reset()
-    limits(message=(0.01, 1))
+    limits(message=(0.01, 2))
     with caplog.at_level(logging.WARNING, logger="chat.ratelimit"):
-        assert await allowed(1, "message", 5) == 5
+        assert await allowed(1, "message", 5) == 2
     warnings = [r for r in caplog.records if r.name == "chat.ratelimit"]
     assert len(warnings) == 1  # once, not once per event
     assert "Redis unreachable" in warnings[0].getMessage()
     await ratelimit.close()
     ratelimit.reset()
+
+
+async def test_an_event_can_cost_several_tokens(store, limits):
+    limits(request=(0.001, 20))
+    await ratelimit.check(1, "request", cost=11)
+    refused = await refusal_of(1, "request", cost=11)
+    assert refused.extra["retryAfter"] > 0
+    # Refused, it took nothing: what is left still buys a cheaper event.
+    await ratelimit.check(1, "request", cost=9)
+    assert (await refusal_of(1, "request", cost=1)).code == "rate_limited"
+
+
+async def refusal_of(user_id: int, kind: str, cost: float) -> ChatError:
+    with pytest.raises(ChatError) as caught:
+        await ratelimit.check(user_id, kind, cost=cost)
+    return caught.value
