@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 
 from . import (
     events,
@@ -171,7 +172,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self.close(code=await self.refusal_code())
             return
         if await worker.in_db_thread(selectors.user_is_site_banned)(user):
             await self.close(code=CLOSE_FORBIDDEN)
@@ -207,6 +208,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         worker.every(
             settings.CHAT_PRESENCE_HEARTBEAT, presence_heartbeat, key="heartbeat"
         )
+        worker.every(settings.CHAT_ACCOUNT_CHECK, accounts_check, key="accounts")
         metrics.sockets_opened.inc()
         logger.info("connected (%d sockets of this user)", sockets)
         if sockets > settings.CHAT_MAX_SOCKETS_PER_USER:
@@ -219,6 +221,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         else:
             online = {"online": await presence.store().members(presence.SITE)}
             await self.send_frame(protocol.event_frame("presence_update", online))
+
+    async def refusal_code(self) -> int:
+        """Why an anonymous handshake is refused: 4403 if its session is of a
+        deactivated account (Django's auth shows it as anonymous), else 4401."""
+        user_id = self.scope["session"].get(SESSION_KEY)
+        if user_id is not None:
+            refused = await worker.in_db_thread(selectors.users_refused)([user_id])
+            if refused:
+                return CLOSE_FORBIDDEN
+        return CLOSE_UNAUTHENTICATED
 
     async def go_online(self) -> int:
         """Join this socket's groups and the site's presence; the user's sockets."""
@@ -673,6 +685,22 @@ async def presence_sweep(sockets: list[ChatConsumer]) -> None:
     for joined in rooms.values():
         if await presence.store().sweep(presence.room_scope(joined.id)):
             await announce_room_users(joined)
+
+
+async def accounts_check(sockets: list[ChatConsumer]) -> None:
+    """Close the sockets of users who may no longer chat. Deactivating an account
+    or banning it in admin closes its sockets at once (chat.moderation); this
+    catches every other path, in one query per worker."""
+    by_user: dict[int, list[ChatConsumer]] = {}
+    for socket in sockets:
+        if socket.user is not None:
+            by_user.setdefault(socket.user_id, []).append(socket)
+    if not by_user:
+        return
+    refused = await worker.in_db_thread(selectors.users_refused)(list(by_user))
+    for user_id in refused:
+        for socket in by_user[user_id]:
+            await socket.close(code=CLOSE_FORBIDDEN)
 
 
 async def presence_heartbeat(sockets: list[ChatConsumer]) -> None:

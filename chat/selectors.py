@@ -4,10 +4,12 @@ Results are shaped for the protocol (chat.protocol.message_data) so that the
 consumer and the views present the same thing.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
     Count,
@@ -96,6 +98,19 @@ def refuse_if_muted(
 
 def user_is_site_banned(user: User) -> bool:
     return SiteBan.objects.active().filter(user=user).exists()
+
+
+def users_refused(user_ids: Iterable[int]) -> set[int]:
+    """Those of `user_ids` who may no longer chat: deactivated (by any path: a
+    QuerySet.update or a script sends no signal), gone, or banned from the site."""
+    wanted = set(user_ids)
+    allowed = (
+        get_user_model()
+        .objects.filter(pk__in=wanted, is_active=True)
+        .exclude(Exists(SiteBan.objects.active().filter(user=OuterRef("pk"))))
+        .values_list("pk", flat=True)
+    )
+    return wanted - set(allowed)
 
 
 def refuse_if_site_banned(user: User) -> None:

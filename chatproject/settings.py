@@ -241,6 +241,10 @@ CHAT_DB_THREADS_PER_USER = env.int("CHAT_DB_THREADS_PER_USER", default=2)
 # A socket refreshes its presence every HEARTBEAT seconds; a socket whose worker
 # died stops counting after TTL, and every worker sweeps expired users out (and
 # tells the clients) every HEARTBEAT / 2: gone from online lists within 60 s.
+# Every this many seconds each worker checks, in one query, that the users of its
+# sockets may still chat: an account deactivated or banned by a path that sends no
+# signal (a QuerySet.update, a script) loses its sockets within this time.
+CHAT_ACCOUNT_CHECK = env.float("CHAT_ACCOUNT_CHECK", default=10.0)
 CHAT_PRESENCE_HEARTBEAT = env.float("CHAT_PRESENCE_HEARTBEAT", default=15.0)
 CHAT_PRESENCE_TTL = env.float("CHAT_PRESENCE_TTL", default=45.0)
 # presence_update and room_users carry full lists; a worker sends each at most once

@@ -158,6 +158,21 @@ async def test_deactivating_a_user_closes_their_sockets(amake_user, sockets):
     assert await closed_with(e) == 4403
 
 
+async def test_an_account_deactivated_without_a_signal_loses_its_sockets(
+    amake_user, sockets, settings
+):
+    settings.CHAT_ACCOUNT_CHECK = 0.1
+    eve, ana = await amake_user("eve"), await amake_user("ana")
+    e, a = await sockets(eve), await sockets(ana)
+    # A bulk update (a script, an admin action) sends no save signal.
+    await sync_to_async(type(eve).objects.filter(pk=eve.pk).update)(is_active=False)
+    assert await closed_with(e, timeout=2) == 4403
+    assert (await a.request("ping"))["status"] == "ok"
+    # Coming back with the same session: refused as deactivated, not logged out.
+    again = await sockets(eve, expect_presence=False)
+    assert await closed_with(again) == 4403
+
+
 async def test_a_new_password_ends_the_sessions_sockets(amake_user, sockets):
     eve = await amake_user("eve")
     e = await sockets(eve)
