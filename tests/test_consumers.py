@@ -166,7 +166,8 @@ async def test_anonymous_socket_is_accepted_then_closed_with_4401(amake_user, so
     assert await a.drain() == []
 
 
-async def test_deactivated_user_is_closed_with_4401(amake_user):
+async def test_deactivated_user_is_closed_with_4403(amake_user):
+    # Django's auth shows the session as anonymous; PROTOCOL.md promises 4403.
     ana = await amake_user("ana")
     cookie = await session_cookie(ana)
     ana.is_active = False
@@ -183,7 +184,7 @@ async def test_deactivated_user_is_closed_with_4401(amake_user):
     connected, _ = await communicator.connect(timeout=5)
     assert connected is True
     closing = await communicator.receive_output(timeout=5)
-    assert closing == {"type": "websocket.close", "code": 4401}
+    assert closing == {"type": "websocket.close", "code": 4403}
     await communicator.disconnect()
 
 
