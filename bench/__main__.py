@@ -10,6 +10,9 @@ Scenarios (docs/BENCHMARKS.md has the figures and how they were taken):
            nothing lost.
   connect  N sockets opened and joined: time until all joined, and the server's
            memory per socket (with --server-pid, for a server on this machine).
+  abuse    one user floods a worker with history reads from --flood-sockets
+           sockets: another member's ack latency, quiet and under the flood
+           (bench/abuse.py).
 
 --peer chat (default) drives this chat: users bench-0... are signed up once and
 logged in through the real forms (sessions are cached in ~/.cache/chat-bench).
@@ -37,7 +40,12 @@ PEERS = {"chat": "bench.chat_client", "socketio": "bench.peers.socketio_client"}
 def main(argv: list[str]) -> int:
     args = parse(argv)
     peer = __import__(PEERS[args.peer], fromlist=["prepare_identities"])
-    if args.scenario == "connect":
+    if args.scenario == "abuse":
+        from . import abuse
+
+        url = args.url.split(",")[0]
+        result = abuse.main(url, args.duration, args.flood_sockets, args.interval)
+    elif args.scenario == "connect":
         result = connect(args, peer)
     elif args.scenario == "ramp":
         result = ramp(args, peer)
@@ -56,7 +64,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("scenario", choices=["fanout", "ramp", "connect"])
+    parser.add_argument("scenario", choices=["fanout", "ramp", "connect", "abuse"])
     parser.add_argument(
         "--url",
         default="http://127.0.0.1:8000",
@@ -74,6 +82,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sockets-per-user", type=int, default=1)
     parser.add_argument("--rates", help="ramp: comma-separated messages/s")
     parser.add_argument("--p99-ms", type=float, default=100)
+    parser.add_argument("--flood-sockets", type=int, default=20, help="abuse")
+    parser.add_argument(
+        "--interval", type=float, default=0.05, help="abuse: s between sends"
+    )
     parser.add_argument(
         "--server-pid",
         type=lambda v: [int(p) for p in v.split(",")],

@@ -34,7 +34,19 @@ async def check(who: int | str, kind: str, cost: float = 1) -> None:
     """Take `cost` tokens of `who` (a user id, or a client address) for `kind`, or
     raise ChatError("rate_limited") with a hint (and take nothing)."""
     rate, burst = settings.CHAT_RATE_LIMITS[kind]
-    wait = await _store().take(f"{kind}:{who}", rate, burst, min(cost, burst))
+    key = f"{kind}:{who}"
+    cost = min(cost, burst)
+    # A bucket found short of `cost` tokens stays short of them until its refill
+    # time at least (other workers can only take more): until then refuse here,
+    # without a round trip. A client that ignores retryAfter and keeps asking
+    # then costs a worker a dictionary lookup a frame, not a Redis call.
+    now = _clock()
+    until, short_of = _short.get(key, (0.0, 0.0))
+    wait = until - now if cost >= short_of else 0.0
+    if wait <= 0:
+        wait = await _store().take(key, rate, burst, cost)
+        if wait > 0:
+            _remember_short(key, now + wait, cost)
     if wait > 0:
         retry_after = round(wait, 3)
         raise ChatError(
@@ -50,10 +62,25 @@ def check_sync(who: int | str, kind: str) -> None:
     async_to_sync(check)(who, kind)
 
 
+# Buckets found short: until when (by _clock()) they stay short of how many
+# tokens at least.
+_short: dict[str, tuple[float, float]] = {}
+SHORT_MAX = 10_000  # keys remembered; past it the expired ones are dropped
+
+
+def _remember_short(key: str, until: float, cost: float) -> None:
+    if len(_short) >= SHORT_MAX:
+        now = _clock()
+        for stale in [k for k, (t, _) in _short.items() if t <= now]:
+            del _short[stale]
+    _short[key] = (until, cost)
+
+
 def reset() -> None:
     """Empty the memory buckets and forget the chosen store (tests change settings)."""
     global _chosen
     _memory.buckets.clear()
+    _short.clear()
     _chosen = None
 
 

@@ -256,3 +256,24 @@ async def refusal_of(user_id: int, kind: str, cost: float) -> ChatError:
     with pytest.raises(ChatError) as caught:
         await ratelimit.check(user_id, kind, cost=cost)
     return caught.value
+
+
+async def test_a_client_that_ignores_retry_after_costs_no_more_round_trips(
+    store, limits, monkeypatch
+):
+    limits(request=(0.001, 5))
+    chosen = ratelimit._store()
+    takes = 0
+    real_take = chosen.take
+
+    async def counted_take(*args):
+        nonlocal takes
+        takes += 1
+        return await real_take(*args)
+
+    monkeypatch.setattr(chosen, "take", counted_take)
+    assert await allowed(3, "request", 100) == 5
+    # Five taken, one refused by the store; the other 94 refused before it.
+    assert takes == 6
+    await ratelimit.check(4, "request")  # another user still reaches the store
+    assert takes == 7
