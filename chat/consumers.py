@@ -307,9 +307,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.link.close_overloaded(CLOSE_TRY_AGAIN_LATER)
 
     async def call(self, fn: Callable[..., R], **kwargs: Any) -> R:
-        """Run a domain function off the event loop; send what it broadcast."""
+        """Run a domain function off the event loop; send what it broadcast (what it
+        did is committed then: a failed broadcast does not fail the call)."""
         result, broadcasts = await worker.in_db_thread(events.collecting(fn))(**kwargs)
-        await events.send(broadcasts)
+        await worker.send_committed(broadcasts)
         return result
 
     # --- Frames out: channel-layer events -----------------------------------------
@@ -480,8 +481,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_send_message(self, data: dict[str, Any]) -> Reply:
         room = protocol.str_field(data, "room", max_length=64)
         fields = new_message(data)
-        await ratelimit.check(self.user_id, "message")
-        worker.refuse_if_layer_down()
+        await worker.before_storing(ratelimit.check, self.user_id, "message")
         joined = self.rooms.get(room_ref_clean(room))
         draft = services.message_draft(
             user=self.user,
@@ -496,8 +496,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @handles("private_message")
     async def on_private_message(self, data: dict[str, Any]) -> Reply:
         to_username = protocol.str_field(data, "toUsername", max_length=150)
-        await ratelimit.check(self.user_id, "message")
-        worker.refuse_if_layer_down()
+        await worker.before_storing(ratelimit.check, self.user_id, "message")
         sent = await self.call(
             services.direct_message_send,
             user=self.user,
@@ -511,8 +510,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_edit_message(self, data: dict[str, Any]) -> Reply:
         message_id = protocol.int_field(data, "id", minimum=1)
         body = protocol.text_field(data, "message")
-        await ratelimit.check(self.user_id, "message")
-        worker.refuse_if_layer_down()
+        await worker.before_storing(ratelimit.check, self.user_id, "message")
         message = await self.call(
             services.message_edit, user=self.user, message_id=message_id, body=body
         )
