@@ -62,10 +62,13 @@ Cost = float | Callable[[dict[str, Any]], float]
 class Charge:
     """What a client event takes from its user's budgets (chat.ratelimit): `cost`
     tokens of the "request" budget every event draws on, and one token of the
-    event's own kind, if it has one."""
+    event's own kind, if it has one. An event that `stores` a change is paid for
+    as the last step before storing (worker.before_storing): within a deadline,
+    and only while the layer can broadcast the change."""
 
     cost: Cost = 1
     kind: str | None = None
+    stores: bool = False
 
     def of(self, data: dict[str, Any]) -> float:
         return self.cost(data) if callable(self.cost) else self.cost
@@ -75,11 +78,11 @@ CHARGES: dict[str, Charge] = {}
 
 
 def handles(
-    event: str, cost: Cost = 1, kind: str | None = None
+    event: str, cost: Cost = 1, kind: str | None = None, stores: bool = False
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         HANDLERS[event] = handler
-        CHARGES[event] = Charge(cost, kind)
+        CHARGES[event] = Charge(cost, kind, stores)
         return handler
 
     return register
@@ -325,6 +328,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Take what `event` costs from the user's budgets, or raise rate_limited:
         every event is paid for, so no kind of frame can be sent without bound."""
         charge = CHARGES[event]
+        if charge.stores:
+            await worker.before_storing(self.pay, charge, data)
+        else:
+            await self.pay(charge, data)
+
+    async def pay(self, charge: Charge, data: dict[str, Any]) -> None:
         request = ratelimit.check(self.user_id, "request", charge.of(data))
         if charge.kind is None:
             await request
@@ -378,7 +387,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.link.close_overloaded(CLOSE_TRY_AGAIN_LATER)
 
     async def call(self, fn: Callable[..., R], **kwargs: Any) -> R:
-        """Run a domain function off the event loop; send what it broadcast.
+        """Run a domain function off the event loop; send what it broadcast (what it
+        did is committed then: a failed broadcast does not fail the call).
 
         A user's calls take at most CHAT_DB_THREADS_PER_USER of the worker's
         database threads at once, however many sockets they open: the rest of the
@@ -386,7 +396,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         async with worker.db_turn(self.user_id):
             run = worker.in_db_thread(events.collecting(fn))
             result, broadcasts = await run(**kwargs)
-        await events.send(broadcasts)
+        await worker.send_committed(broadcasts)
         return result
 
     # --- Frames out: channel-layer events -----------------------------------------
@@ -552,11 +562,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # --- Messages ---------------------------------------------------------------------
 
-    @handles("send_message", kind="message")
+    @handles("send_message", kind="message", stores=True)
     async def on_send_message(self, data: dict[str, Any]) -> Reply:
         room = protocol.str_field(data, "room", max_length=64)
         fields = new_message(data)
-        worker.refuse_if_layer_down()
         joined = self.rooms.get(room_ref_clean(room))
         draft = services.message_draft(
             user=self.user,
@@ -568,10 +577,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         metrics.room_messages.inc()
         return delivered(sent)
 
-    @handles("private_message", kind="message")
+    @handles("private_message", kind="message", stores=True)
     async def on_private_message(self, data: dict[str, Any]) -> Reply:
         to_username = protocol.str_field(data, "toUsername", max_length=150)
-        worker.refuse_if_layer_down()
         sent = await self.call(
             services.direct_message_send,
             user=self.user,
@@ -581,20 +589,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
         metrics.direct_messages.inc()
         return delivered(sent)
 
-    @handles("edit_message", kind="message")
+    @handles("edit_message", kind="message", stores=True)
     async def on_edit_message(self, data: dict[str, Any]) -> Reply:
         message_id = protocol.int_field(data, "id", minimum=1)
         body = protocol.text_field(data, "message")
-        worker.refuse_if_layer_down()
         message = await self.call(
             services.message_edit, user=self.user, message_id=message_id, body=body
         )
         return {"status": "ok", "id": message.pk, "seq": message.changed_seq}
 
-    @handles("delete_message", kind="message")
+    @handles("delete_message", kind="message", stores=True)
     async def on_delete_message(self, data: dict[str, Any]) -> Reply:
         message_id = protocol.int_field(data, "id", minimum=1)
-        worker.refuse_if_layer_down()
         message = await self.call(
             services.message_delete, user=self.user, message_id=message_id
         )

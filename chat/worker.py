@@ -6,6 +6,11 @@ and says nothing (channels_redis pub/sub; shared/notes/channels-faults.md). So:
 
 - while the layer is down, `refuse_if_layer_down` turns sends away with the
   retryable error `unavailable` rather than store messages nobody hears about;
+  `unavailable` promises the client that nothing was stored, so it is only ever
+  decided before storing (`before_storing`, which also bounds how long a hung
+  Redis can hold a send), and a change once committed is never answered with it
+  (`send_committed`): its broadcast gets a deadline, and what fails to go out is
+  published again when the layer is back;
 - when the layer's subscriber connection comes back (chat.layers tells us), every
   socket of this worker may have missed broadcasts: they are closed with 1012, and
   clients reconnect and resync from the last seq they saw (docs/PROTOCOL.md).
@@ -21,7 +26,8 @@ import os
 import socket
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
@@ -30,6 +36,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from . import events
 from .errors import ChatError
 
 logger = logging.getLogger(__name__)
@@ -39,6 +46,15 @@ PROBE_EVERY_UP = 5.0  # seconds between layer probes while it works
 PROBE_EVERY_DOWN = 1.0  # ... and while it is down: recover quickly
 PROBE_TIMEOUT = 2.0
 RETRY_AFTER_UNAVAILABLE = 2.0  # seconds: about a probe and a reconnect
+# A send is answered within 2 s while Redis hangs (a hung Redis otherwise holds a
+# call for the connection's socket_timeout, 10 s): at most this long for Redis
+# before a change is stored (the rate limit; over it, `unavailable`) ...
+ADMIT_DEADLINE = 0.5
+# ... and this long for its broadcast after (over it, the reply still says stored).
+PUBLISH_DEADLINE = 1.0
+# Committed broadcasts kept to publish again once the layer is back; past this the
+# oldest are dropped (their sockets resync on 1012 or on their next reconnect).
+UNSENT_MAX = 10_000
 # What a channel layer or presence store raises when Redis is away.
 LAYER_ERRORS = (redis.exceptions.RedisError, OSError, TimeoutError)
 
@@ -62,6 +78,9 @@ class _LoopState:
         self.coalescing: dict[str, asyncio.Task] = {}
         self.wanted: dict[str, Callable[[], Awaitable[None]]] = {}
         self.db_places: dict[int, _Places] = {}
+        # Broadcasts of committed changes that did not reach the layer.
+        self.unsent: deque[events.Broadcast | events.Control] = deque(maxlen=UNSENT_MAX)
+        self.republish: asyncio.Task | None = None
 
 
 _states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -236,6 +255,10 @@ def layer_failed(error: BaseException) -> None:
     if state.layer_down_since is None:
         state.layer_down_since = time.monotonic()
         logger.error("channel layer down: %s", error.__class__.__name__)
+        if state.sockets:
+            # A deadline missed under load rather than a Redis that hangs would
+            # otherwise refuse sends until the next periodic probe, up to 5 s on.
+            state.jobs["recheck"] = asyncio.create_task(_recheck())
 
 
 def layer_ok() -> None:
@@ -244,6 +267,12 @@ def layer_ok() -> None:
         down_for = time.monotonic() - state.layer_down_since
         state.layer_down_since = None
         logger.warning("channel layer up again after %.1f s", down_for)
+    if state.unsent:
+        unsent = list(state.unsent)
+        state.unsent.clear()
+        logger.warning("publishing %d broadcasts again", len(unsent))
+        # Kept: the loop holds tasks only weakly.
+        state.republish = asyncio.create_task(send_committed(unsent))
 
 
 def layer_is_up() -> bool:
@@ -266,6 +295,65 @@ def layer_reconnected() -> None:
 def refuse_if_layer_down() -> None:
     if not layer_is_up():
         raise unavailable()
+
+
+async def before_storing(
+    check: Callable[..., Awaitable[None]], *args: Any, **kwargs: Any
+) -> None:
+    """The Redis side of a change, before it is stored: `check(*args, **kwargs)` (the
+    rate limit) within ADMIT_DEADLINE, and the layer up; else `unavailable`.
+
+    This is the last moment a reply can truthfully say that nothing was stored.
+    Redis that takes longer than the deadline is taken for hung: the layer, on the
+    same Redis, would hold the broadcast as long."""
+    refuse_if_layer_down()
+    try:
+        async with asyncio.timeout(ADMIT_DEADLINE):
+            await check(*args, **kwargs)
+    except TimeoutError as error:
+        layer_failed(error)
+        raise unavailable() from None
+    refuse_if_layer_down()
+
+
+Outgoing = events.Broadcast | events.Control
+
+
+async def send_committed(broadcasts: Iterable[Outgoing]) -> None:
+    """Publish the broadcasts of a change that is already committed.
+
+    Never raises for Redis, and gives up after PUBLISH_DEADLINE: the change is
+    stored whatever happens here, so its reply must say so (a retry of a message
+    with its clientId finds it; one without would store it twice). What does not
+    go out is published again once the layer is back; sockets drop a room's seq
+    they already sent (chat.consumers.Delivered)."""
+    broadcasts = list(broadcasts)
+    if not broadcasts:
+        return
+    state = _state()
+    if state.layer_down_since is not None:  # it would only wait out the deadline
+        _keep_unsent(state, broadcasts)
+        return
+    try:
+        async with asyncio.timeout(PUBLISH_DEADLINE):
+            await events.send(broadcasts)
+    except LAYER_ERRORS as error:  # TimeoutError included
+        layer_failed(error)
+        logger.warning("a committed change's broadcast failed: %r", error)
+        _keep_unsent(state, broadcasts)
+
+
+def _keep_unsent(state: _LoopState, broadcasts: list[Outgoing]) -> None:
+    # Only what is safe to repeat late: a room change (its seq makes a repeat a
+    # no-op), and an order to close (a ban, a logout). Late read markers, presence
+    # or kicks could overwrite newer state.
+    state.unsent.extend(b for b in broadcasts if _repeatable(b))
+
+
+def _repeatable(broadcast: Outgoing) -> bool:
+    if isinstance(broadcast, events.Control):
+        return broadcast.action == "close"
+    return broadcast.data.get("seq") is not None
 
 
 def unavailable() -> ChatError:
@@ -293,15 +381,21 @@ async def _probe(state: _LoopState) -> None:
     if state.probe_channel is None:
         state.probe_channel = await layer.new_channel("probe.")
     token = f"{time.monotonic_ns()}"
-    await layer.send(state.probe_channel, {"type": "probe", "token": token})
     try:
+        # The send too: on a hung Redis it waits out the socket_timeout (10 s).
         async with asyncio.timeout(PROBE_TIMEOUT):
+            await layer.send(state.probe_channel, {"type": "probe", "token": token})
             while (await layer.receive(state.probe_channel))["token"] != token:
                 pass  # an answer to an earlier probe that timed out
     except BaseException:
         # The pub/sub layer drops a channel whose receive was cancelled.
         state.probe_channel = None
         raise
+
+
+async def _recheck() -> None:
+    await asyncio.sleep(PROBE_EVERY_DOWN)
+    await _probe_layer([])
 
 
 def _probe_interval() -> float:

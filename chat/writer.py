@@ -5,8 +5,9 @@ Each send used to cost a database thread, a transaction and several ORM queries
 event loop wait in one queue; while a batch is being written the next one fills
 up, so a quiet worker writes each message at once and a busy one writes many per
 round trip (`services.messages_send_many`: one statement on PostgreSQL). A send
-is answered only once its message is stored and its broadcast published, as
-before.
+is answered only once its message is stored and its broadcast published, or the
+publish failed or ran out of time (chat.worker.send_committed): the reply then
+still says stored, which it is.
 """
 
 import asyncio
@@ -23,9 +24,13 @@ Result = services.SentMessage | ChatError
 
 
 async def _write(drafts: list[services.Draft]) -> list[Result]:
+    if not worker.layer_is_up():
+        # The layer failed while these waited for their batch (the one before may
+        # have found it so): refused now, nothing stored, a retry is safe.
+        return [worker.unavailable() for _ in drafts]
     store = worker.in_db_thread(events.collecting(services.messages_send_many))
     results, broadcasts = await store(drafts)
-    await events.send(broadcasts)
+    await worker.send_committed(broadcasts)
     return results
 
 

@@ -4,13 +4,15 @@ clients resync when the layer reconnects."""
 
 import asyncio
 import logging
+import time
 
 import pytest
+import redis.exceptions
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.test import AsyncClient
 
-from chat import views, worker
+from chat import events, ratelimit, views, worker
 from chat.consumers import Delivered
 from chat.logcontext import ContextFilter
 from chat.models import Message
@@ -39,6 +41,163 @@ async def test_sends_are_refused_while_the_layer_is_down(amake_user, sockets):
     finally:
         worker.layer_ok()
     assert (await a.say("general", "now", clientId="x"))["duplicate"] is False
+
+
+class BrokenLayer:
+    """events.send while Redis fails: it raises as a refused connection does, or
+    hangs as a stopped Redis does; the real one again once `mend`ed."""
+
+    def __init__(self, monkeypatch, how: str = "refused") -> None:
+        self.real = events.send
+        self.how = how
+        monkeypatch.setattr(events, "send", self.send)
+        # The probe goes round events.send: it must not find the layer mended.
+        monkeypatch.setattr(worker, "PROBE_EVERY_DOWN", 60)
+
+    async def send(self, broadcasts) -> None:
+        if self.how == "ok":
+            return await self.real(broadcasts)
+        if self.how == "hung":
+            await asyncio.sleep(60)
+        raise redis.exceptions.ConnectionError("Connection refused")
+
+    def mend(self) -> None:
+        self.how = "ok"
+
+
+async def two_in_general(amake_user, sockets):
+    ana, ben = await amake_user("ana"), await amake_user("ben")
+    a, b = await sockets(ana), await sockets(ben)
+    await a.join("general")
+    await b.join("general")
+    await a.drain()
+    await b.drain()
+    return a, b
+
+
+async def test_a_send_stored_before_its_broadcast_fails_is_acknowledged(
+    amake_user, sockets, monkeypatch
+):
+    """The message is stored when the publish fails: `unavailable` would tell the
+    client that nothing was, and one without a clientId would post it twice."""
+    a, b = await two_in_general(amake_user, sockets)
+    layer = BrokenLayer(monkeypatch)
+    try:
+        reply = await a.request(
+            "send_message", {"room": "general", "message": "stored", "clientId": "s"}
+        )
+        assert reply["status"] == "delivered", reply
+        assert await Message.objects.filter(client_id="s").acount() == 1
+        assert not worker.layer_is_up()
+        # Refused now, before storing: the layer is known to be down.
+        refused = await a.request("send_message", {"room": "general", "message": "x"})
+        assert refused["code"] == "unavailable"
+        assert await Message.objects.acount() == 1
+        layer.mend()
+    finally:
+        worker.layer_ok()
+    # The layer is back: the lost broadcast goes out, once to each socket.
+    heard = await b.events("receive_message")
+    assert [m["id"] for m in heard] == [reply["messageId"]]
+    assert [m["id"] for m in await a.events("receive_message")] == [reply["messageId"]]
+    again = await a.say("general", "stored", clientId="s")
+    assert again["duplicate"] and again["messageId"] == reply["messageId"]
+
+
+@pytest.mark.parametrize("event", ["edit_message", "delete_message", "private_message"])
+async def test_changes_stored_before_their_broadcast_fails_are_acknowledged(
+    amake_user, sockets, monkeypatch, event
+):
+    a, b = await two_in_general(amake_user, sockets)
+    sent = await a.say("general", "first")
+    await b.drain()
+    data = {
+        "edit_message": {"id": sent["messageId"], "message": "second"},
+        "delete_message": {"id": sent["messageId"]},
+        "private_message": {"toUsername": "ben", "message": "hi", "clientId": "d"},
+    }[event]
+    layer = BrokenLayer(monkeypatch)
+    try:
+        reply = await a.request(event, data)
+        assert reply["status"] in ("ok", "delivered"), reply
+        assert not worker.layer_is_up()
+        layer.mend()
+    finally:
+        worker.layer_ok()
+    message = await Message.objects.order_by("pk").alast()
+    if event == "edit_message":
+        assert message.body == "second"
+        assert (await b.event("message_edited"))["seq"] == reply["seq"]
+    elif event == "delete_message":
+        assert message.deleted_at is not None
+        assert (await b.event("message_deleted"))["seq"] == reply["seq"]
+    else:
+        assert message.client_id == "d" and message.pk == reply["messageId"]
+        assert (await b.event("private_message"))["id"] == reply["messageId"]
+
+
+async def test_a_hung_redis_refuses_a_send_within_the_deadline_storing_nothing(
+    amake_user, sockets, monkeypatch
+):
+    async def hung_rate_limit(*args) -> None:
+        await asyncio.sleep(60)
+
+    a, _ = await two_in_general(amake_user, sockets)
+    monkeypatch.setattr(ratelimit, "check", hung_rate_limit)
+    monkeypatch.setattr(worker, "PROBE_EVERY_DOWN", 60)
+    started = time.monotonic()
+    try:
+        reply = await a.request("send_message", {"room": "general", "message": "x"})
+        took = time.monotonic() - started
+        assert reply["code"] == "unavailable", reply
+        assert took < worker.ADMIT_DEADLINE + 0.5, took
+        assert await Message.objects.acount() == 0
+    finally:
+        worker.layer_ok()
+
+
+async def test_a_deadline_missed_by_a_slow_redis_refuses_for_a_moment_only(
+    amake_user, sockets, monkeypatch
+):
+    """Redis slow once (under load) rather than hung: the layer is checked again
+    at once, not at the next periodic probe (5 s on)."""
+    real_check = ratelimit.check
+
+    async def slow_once(*args) -> None:
+        monkeypatch.setattr(ratelimit, "check", real_check)
+        await asyncio.sleep(worker.ADMIT_DEADLINE + 0.2)
+
+    a, _ = await two_in_general(amake_user, sockets)
+    monkeypatch.setattr(ratelimit, "check", slow_once)
+    monkeypatch.setattr(worker, "PROBE_EVERY_DOWN", 0.1)
+    reply = await a.request("send_message", {"room": "general", "message": "x"})
+    assert reply["code"] == "unavailable"
+    for _ in range(40):
+        if worker.layer_is_up():
+            break
+        await asyncio.sleep(0.05)
+    assert worker.layer_is_up()
+    await a.say("general", "x")
+
+
+async def test_a_broadcast_stuck_on_a_hung_redis_is_answered_stored_in_time(
+    amake_user, sockets, monkeypatch
+):
+    a, b = await two_in_general(amake_user, sockets)
+    layer = BrokenLayer(monkeypatch, "hung")
+    started = time.monotonic()
+    try:
+        reply = await a.request(
+            "send_message", {"room": "general", "message": "x", "clientId": "h"}
+        )
+        took = time.monotonic() - started
+        assert reply["status"] == "delivered", reply
+        assert took < worker.PUBLISH_DEADLINE + 0.5, took
+        assert await Message.objects.filter(client_id="h").acount() == 1
+        layer.mend()
+    finally:
+        worker.layer_ok()
+    assert [m["id"] for m in await b.events("receive_message")] == [reply["messageId"]]
 
 
 async def test_the_layer_monitor_notices_recovery(amake_user, sockets, monkeypatch):
