@@ -3,12 +3,13 @@
 A victim sends a message every --interval seconds and times each ack, first while
 the worker is quiet, then while an abuser's --sockets sockets (one user) each ask
 for a history page of 100 long messages over and over, as fast as the answers
-come (rate-limited answers included: an attacker does not wait). Reports the
-victim's ack p50/p99 in both phases and their ratio, and how many of the abuser's
-requests were served or refused.
+come (rate-limited answers included: an attacker does not wait), and open a new
+socket whenever one is closed. Reports the victim's ack p50/p99 in both phases
+and their ratio, and how many of the abuser's requests were served or refused and
+how often its sockets were closed.
 
-The room is filled once, by the abuser, with 100 messages of 4,000 characters
-(about 400 KB a page). Run it against a worker of bench/serve.sh; with
+The room is filled first with 100 messages of 4,000 characters (about 400 KB a
+page). Run it against a worker of bench/serve.sh; with
 CHAT_RATE_REQUESTS_PER_SECOND=1000000 CHAT_DB_THREADS_PER_USER=8 on the worker
 it shows what the abuse cost before the request budget and the per-user
 database threads.
@@ -27,26 +28,22 @@ LONG = "x" * 4000
 async def run(base_url: str, duration: float, sockets: int, interval: float) -> dict:
     victim_id, abuser_id = chat_client.prepare_identities(base_url, 2, "")
     room = f"abuse-{secrets.token_hex(3)}"
-    victim = await chat_client.Connection.open(base_url, victim_id, lambda _: None)
+    victim = await chat_client.Connection.open(base_url, victim_id, _ignore)
     await victim.join(room)
-    filler = await chat_client.Connection.open(base_url, abuser_id, lambda _: None)
-    await filler.join(room)
     for _ in range(100):
-        await filler.send(room, LONG)
+        await victim.send(room, LONG)
     quiet = await _acks(victim, room, duration, interval)
-    floods = [
-        await chat_client.Connection.open(base_url, abuser_id, lambda _: None)
+    tally = {"served": 0, "refused": 0, "failed": 0, "closed": 0}
+    stop = asyncio.Event()
+    loops = [
+        asyncio.create_task(_flood(base_url, abuser_id, room, stop, tally))
         for _ in range(sockets)
     ]
-    tally = {"served": 0, "refused": 0, "failed": 0}
-    stop = asyncio.Event()
-    loops = [asyncio.create_task(_flood(c, room, stop, tally)) for c in floods]
     await asyncio.sleep(1)  # the flood under way
     abused = await _acks(victim, room, duration, interval)
     stop.set()
     await asyncio.gather(*loops)
-    for conn in [victim, filler, *floods]:
-        await conn.close()
+    await victim.close()
     return {
         "quiet": quiet,
         "abused": abused,
@@ -71,16 +68,27 @@ async def _acks(conn, room: str, duration: float, interval: float) -> dict:
     }
 
 
-async def _flood(conn, room: str, stop: asyncio.Event, tally: dict) -> None:
+async def _flood(
+    base_url: str, identity: dict, room: str, stop: asyncio.Event, tally: dict
+) -> None:
+    """One of the abuser's sockets, opened again each time the server closes it."""
     while not stop.is_set():
         try:
-            await conn.request("get_history", {"room": room, "limit": 100})
-            tally["served"] += 1
-        except chat_client.PeerError as error:
-            tally["refused" if error.code == "rate_limited" else "failed"] += 1
-        except (ConnectionError, TimeoutError):
+            conn = await chat_client.Connection.open(base_url, identity, _ignore)
+        except Exception:
             tally["failed"] += 1
-            return
+            await asyncio.sleep(0.01)
+            continue
+        while not stop.is_set():
+            try:
+                await conn.request("get_history", {"room": room, "limit": 100})
+                tally["served"] += 1
+            except chat_client.PeerError as error:
+                tally["refused" if error.code == "rate_limited" else "failed"] += 1
+            except (ConnectionError, TimeoutError):
+                tally["closed"] += 1
+                break
+        await conn.close()
 
 
 def main(base_url: str, duration: float, sockets: int, interval: float) -> dict:
@@ -90,3 +98,7 @@ def main(base_url: str, duration: float, sockets: int, interval: float) -> dict:
     print(f"victim acks, abused: p50 {abused['p50_ms']} ms, p99 {abused['p99_ms']} ms")
     print(f"p99 ratio {result['p99_ratio']}; abuser {result['abuser']}")
     return result
+
+
+def _ignore(_: str) -> None:
+    pass

@@ -3,6 +3,7 @@ budget their sockets share (reads by what they read), moderation has a pace of i
 own, and their database work holds at most a few of a worker's threads."""
 
 import asyncio
+import json
 import threading
 import time
 
@@ -40,18 +41,18 @@ async def test_reads_are_paid_for_and_costlier_ones_sooner_refused(
     settings.CHAT_RATE_LIMITS = {**settings.CHAT_RATE_LIMITS, "request": (0.01, 60)}
     ana = await amake_user("ana")
     a = await sockets(ana)
-    await a.join("general")  # 6 of the 60, and the message 1
+    await a.join("general")  # the socket took 10 of the 60, the join 6, the message 1
     await a.say("general", "hello")
     passed = await refused_after(a, event, data, tries=60)
     # ping and mark_read cost 1, list_rooms and a page of 100 rows 11.
-    expected = {"get_history": 4, "list_rooms": 4, "mark_read": 53, "ping": 53}
+    expected = {"get_history": 3, "list_rooms": 3, "mark_read": 43, "ping": 43}
     assert passed == expected[event]
 
 
 async def test_a_users_sockets_share_one_budget(amake_user, sockets, settings):
-    settings.CHAT_RATE_LIMITS = {**settings.CHAT_RATE_LIMITS, "request": (0.01, 12)}
+    settings.CHAT_RATE_LIMITS = {**settings.CHAT_RATE_LIMITS, "request": (0.01, 32)}
     ana, ben = await amake_user("ana"), await amake_user("ben")
-    first, second = await sockets(ana), await sockets(ana)
+    first, second = await sockets(ana), await sockets(ana)  # 10 each
     assert await refused_after(first, "ping", {}, tries=20) == 12
     assert (await second.request("ping"))["code"] == "rate_limited"
     # Another member is not touched.
@@ -118,3 +119,33 @@ async def test_one_users_database_work_holds_at_most_its_share_of_threads(
     assert all(r["status"] == "ok" for r in await flood)
     assert most == {"ana": 2, "ben": 1}
     worker._db_threads.shutdown(wait=False)
+
+
+async def test_a_socket_that_keeps_sending_through_refusals_is_closed(
+    amake_user, sockets, settings
+):
+    settings.CHAT_RATE_LIMITS = {**settings.CHAT_RATE_LIMITS, "request": (0.01, 30)}
+    settings.CHAT_MAX_REFUSED_IN_A_ROW = 30
+    ana = await amake_user("ana")
+    a = await sockets(ana)  # 10 of the 30 tokens
+    for _ in range(60):
+        await a.emit("ping", {})
+    frames, code = await until_closed(a)
+    refused = [f for f in frames if f["data"].get("code") == "rate_limited"]
+    assert len(refused) == 31  # 20 let in, then past 30 refused in a row
+    assert code == 1008
+    # Coming back is paid for from the same budget: refused while it is empty.
+    again = await sockets(ana, expect_presence=False)
+    assert (await until_closed(again))[1] == 4429
+
+
+async def until_closed(socket) -> tuple[list[dict], int]:
+    """The frames the server sends until it closes the socket, and the code."""
+    frames = []
+    async with asyncio.timeout(5):
+        while True:
+            message = await socket.communicator.output_queue.get()
+            if message["type"] == "websocket.close":
+                socket.closed = True
+                return frames, message["code"]
+            frames.append(json.loads(message["text"]))
