@@ -20,6 +20,8 @@ import secrets
 import statistics
 import time
 
+from websockets.exceptions import ConnectionClosed
+
 from . import chat_client
 
 LONG = "x" * 4000
@@ -85,7 +87,7 @@ async def _flood(
                 tally["served"] += 1
             except chat_client.PeerError as error:
                 tally["refused" if error.code == "rate_limited" else "failed"] += 1
-            except (ConnectionError, TimeoutError):
+            except (ConnectionError, ConnectionClosed, TimeoutError):
                 tally["closed"] += 1
                 break
         await conn.close()

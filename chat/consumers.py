@@ -42,8 +42,10 @@ CLOSE_FORBIDDEN = moderation.CLOSE_FORBIDDEN  # banned from the site
 CLOSE_TOO_MANY_SOCKETS = 4429
 CLOSE_TOO_BIG = 1009  # RFC 6455: a message too big to process
 CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: the server cannot take the socket now
-CLOSE_IGNORED_LIMITS = 1008  # RFC 6455: policy violation (sent on past retryAfter)
 CONNECT_COST = 10  # request tokens a new socket takes
+# Longest pause in reading a rate-limited client's frames: well inside the ping
+# timeout, since its pongs wait too.
+PAUSE_MAX = 5.0
 
 RECENT_MAX = 256
 # Events whose reply must reach the client before the broadcasts that arrive while
@@ -144,7 +146,6 @@ class JoinedRoom:
 class ChatConsumer(AsyncWebsocketConsumer):
     user: Any = None
     username = ""
-    refused_in_a_row = 0  # frames answered rate_limited since the last one let in
     # The server's connection (chat.wire), when the server is one we know: frames
     # are written straight to it, and what waits for the client is bounded.
     link: wire.Link | None = None
@@ -181,8 +182,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=await self.refusal_code())
             return
         try:
-            # Opening a socket is paid for too: reconnecting in a loop to get
-            # past CLOSE_IGNORED_LIMITS costs the same budget as the frames.
+            # Opening a socket is paid for too, from the budget its frames
+            # draw on.
             await ratelimit.check(user.pk, "request", CONNECT_COST)
         except ChatError:
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
@@ -317,7 +318,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 raise ChatError("unknown_event", f"unknown event '{frame.event[:50]}'")
             event = frame.event
             await self.charge(event, frame.data)
-            self.refused_in_a_row = 0
             if event in REPLY_FIRST:
                 self.held = []
             reply = await handler(self, frame.data)
@@ -325,9 +325,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.send_frame(protocol.ack_frame(ack, **reply))
         except ChatError as error:
             await self.send_error(error, error.extra.get("ack", ack))
-            if error.code == "rate_limited":
-                await self.refused_again()
-                return
+            if error.code == "rate_limited" and self.link is not None:
+                # Read nothing more from this client until it may be let in:
+                # one that ignores retryAfter (a loop asking again at once) then
+                # costs a refusal per retryAfter, not one per round trip.
+                self.link.pause_reading(min(error.extra["retryAfter"], PAUSE_MAX))
         except worker.LAYER_ERRORS as error:
             worker.layer_failed(error)
             await self.send_error(worker.unavailable(), ack)
@@ -359,16 +361,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for outcome in taken:
             if isinstance(outcome, BaseException):
                 raise outcome
-
-    async def refused_again(self) -> None:
-        """Count a rate_limited answer; close a socket that keeps sending through
-        them. A client that honours retryAfter has at most what it had in flight
-        refused in a row; one that does not would cost the worker a parse and a
-        reply per frame for as long as it likes."""
-        self.refused_in_a_row += 1
-        if self.refused_in_a_row > settings.CHAT_MAX_REFUSED_IN_A_ROW:
-            logger.warning("closed: %d frames refused in a row", self.refused_in_a_row)
-            await self.close(code=CLOSE_IGNORED_LIMITS)
 
     async def send_error(self, error: ChatError, ack: int | None) -> None:
         metrics.errors.labels(code=error.code).inc()

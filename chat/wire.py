@@ -57,6 +57,11 @@ class Link:
         connection if the client has not answered it within CLOSE_GRACE."""
         raise NotImplementedError
 
+    def pause_reading(self, seconds: float) -> None:
+        """Read nothing from the client for `seconds`: what it sends meanwhile
+        waits in the kernel's buffers, then in its own."""
+        raise NotImplementedError
+
 
 def link_for(send: Any) -> Link | None:
     """The link behind the ASGI `send` callable, when its server is one we know;
@@ -139,6 +144,15 @@ class DaphneLink(Link):
         protocol.closeHandshakeTimeout = CLOSE_GRACE
         protocol.sendCloseFrame(code=code, isReply=False)
 
+    def pause_reading(self, seconds: float) -> None:
+        # Twisted's own pause (stopReading) and resume, which reads again only
+        # while the connection is up. daphne runs Twisted on the asyncio loop.
+        import asyncio
+
+        transport = self.protocol.transport
+        transport.pauseProducing()
+        asyncio.get_running_loop().call_later(seconds, transport.resumeProducing)
+
 
 def _uvicorn_protocol(send: Any) -> Any:
     # uvicorn's send is the protocol's bound method.
@@ -200,3 +214,13 @@ class UvicornLink(Link):
         protocol.close_timer = protocol.loop.call_later(
             CLOSE_GRACE, protocol.transport.abort
         )
+
+    def pause_reading(self, seconds: float) -> None:
+        transport = self.protocol.transport
+        transport.pause_reading()
+        self.protocol.loop.call_later(seconds, self._resume_reading, transport)
+
+    @staticmethod
+    def _resume_reading(transport: Any) -> None:
+        if not transport.is_closing():
+            transport.resume_reading()

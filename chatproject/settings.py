@@ -224,9 +224,6 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=64 * 1024)
 # would not take): past this its socket is closed with 1013, and the client
 # reconnects and resyncs. Bounds what a stalled or hostile client costs in memory.
 CHAT_MAX_SOCKET_BUFFER = env.int("CHAT_MAX_SOCKET_BUFFER", default=1024 * 1024)
-# Frames a socket may have refused with rate_limited in a row before it is closed
-# with 1008: a client honouring retryAfter has at most what it had in flight refused.
-CHAT_MAX_REFUSED_IN_A_ROW = env.int("CHAT_MAX_REFUSED_IN_A_ROW", default=50)
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=20)
 CHAT_MAX_ROOMS_PER_SOCKET = env.int("CHAT_MAX_ROOMS_PER_SOCKET", default=200)
 CHAT_RESYNC_MAX = 200  # join_room {after} returns at most this many changes
