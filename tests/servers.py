@@ -67,6 +67,20 @@ def database(label: str) -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextmanager
+def migrated_database(label: str) -> Iterator[str]:
+    """`database(label)`, with the project's migrations applied."""
+    with database(label) as url:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": url},
+            check=True,
+            capture_output=True,
+        )
+        yield url
+
+
 # Each server's launcher and how it takes the address; `args` follow.
 LAUNCHERS = {
     "daphne": ("chatproject.server", "-b", "-p"),

@@ -4,8 +4,6 @@ of their own (SQLite unless DATABASE_URL names PostgreSQL), one of each for the
 module, no Redis and no browser, so these run in the default suite."""
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +11,15 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from .cluster.client import log_in
-from .servers import PASSWORD, ROOT, RUN_ID, Backend, Server, database, free_port
+from .servers import (
+    PASSWORD,
+    ROOT,
+    RUN_ID,
+    Backend,
+    Server,
+    free_port,
+    migrated_database,
+)
 
 ARTIFACTS = ROOT / "test-artifacts" / "servers"
 
@@ -21,16 +27,9 @@ ARTIFACTS = ROOT / "test-artifacts" / "servers"
 @pytest.fixture(scope="module")
 def servers() -> Iterator[dict[str, Server]]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with database("servers") as url:
+    with migrated_database("servers") as url:
         env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
         env.pop("REDIS_URL", None)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
         started: dict[str, Server] = {}
         try:
             for kind in ("daphne", "uvicorn"):

@@ -14,7 +14,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -31,8 +30,8 @@ from ..servers import (
     Backend,
     RedisServer,
     Server,
-    database,
     free_port,
+    migrated_database,
 )
 from .client import Client, log_in
 
@@ -68,15 +67,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
 @pytest.fixture(scope="package")
 def cluster_database() -> Iterator[str]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with database("cluster") as url:
-        env = {**os.environ, "DATABASE_URL": url}
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+    with migrated_database("cluster") as url:
         yield url
 
 
