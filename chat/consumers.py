@@ -325,11 +325,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.send_frame(protocol.ack_frame(ack, **reply))
         except ChatError as error:
             await self.send_error(error, error.extra.get("ack", ack))
-            if error.code == "rate_limited" and self.link is not None:
-                # Read nothing more from this client until it may be let in:
-                # one that ignores retryAfter (a loop asking again at once) then
-                # costs a refusal per retryAfter, not one per round trip.
-                self.link.pause_reading(min(error.extra["retryAfter"], PAUSE_MAX))
         except worker.LAYER_ERRORS as error:
             worker.layer_failed(error)
             await self.send_error(worker.unavailable(), ack)
@@ -344,10 +339,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Take what `event` costs from the user's budgets, or raise rate_limited:
         every event is paid for, so no kind of frame can be sent without bound."""
         charge = CHARGES[event]
-        if charge.stores:
-            await worker.before_storing(self.pay, charge, data)
-        else:
-            await self.pay(charge, data)
+        try:
+            if charge.stores:
+                await worker.before_storing(self.pay, charge, data)
+            else:
+                await self.pay(charge, data)
+        except ChatError as error:
+            if error.code == "rate_limited" and self.link is not None:
+                # Read nothing more from this client until it may be let in:
+                # one that ignores retryAfter (a loop asking again at once) then
+                # costs a refusal per retryAfter, not one per round trip.
+                self.link.pause_reading(min(error.extra["retryAfter"], PAUSE_MAX))
+            raise
 
     async def pay(self, charge: Charge, data: dict[str, Any]) -> None:
         request = ratelimit.check(self.user_id, "request", charge.of(data))
