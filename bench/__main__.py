@@ -10,6 +10,8 @@ Scenarios (docs/BENCHMARKS.md has the figures and how they were taken):
            nothing lost.
   connect  N sockets opened and joined: time until all joined, and the server's
            memory per socket (with --server-pid, for a server on this machine).
+  outage   Redis restarted again and again under two workers of its own: is a
+           room subscription ever lost? (`python -m bench outage --help`)
 
 --peer chat (default) drives this chat: users bench-0... are signed up once and
 logged in through the real forms (sessions are cached in ~/.cache/chat-bench).
@@ -35,6 +37,10 @@ PEERS = {"chat": "bench.chat_client", "socketio": "bench.peers.socketio_client"}
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["outage"]:
+        from . import outage
+
+        return outage.main(argv[1:])
     args = parse(argv)
     peer = __import__(PEERS[args.peer], fromlist=["prepare_identities"])
     if args.scenario == "connect":
