@@ -171,6 +171,7 @@ async def one_run(
         for m, before in zip(members, closes_before, strict=True)
         if sum(m.closes.values()) == before and m.spread > 0
     ]
+    not_rejoined = [m.name for m in members if not m.joined.is_set()]
     rejoined_in = time.monotonic() - back
     checkers = [m for m in members if m.spread > 0]  # not the churners
     for m in checkers:
@@ -194,6 +195,7 @@ async def one_run(
         "redis_down_s": round(down_for, 2),
         "rejoined_after_s": round(rejoined_in, 2),
         "not_closed": not_closed,
+        "not_rejoined": not_rejoined,
         "sent": len(sent),
         "missed": missed,
     }
