@@ -29,21 +29,12 @@ from dataclasses import dataclass, field
 
 import redis
 
+from tests import servers
 from tests.cluster.client import Client, ErrorReply, log_in
-from tests.servers import (
-    PASSWORD,
-    ROOT,
-    RUN_ID,
-    Backend,
-    RedisServer,
-    Server,
-    database,
-    free_port,
-)
 
 LIVE_WITHIN = 3.0  # seconds for a message to reach every member live
 RESTART_SPREAD = 1.0  # the web client's random delay after a 1012
-ARTIFACTS = ROOT / "test-artifacts" / "outage"
+ARTIFACTS = servers.ROOT / "test-artifacts" / "outage"
 
 
 @dataclass
@@ -151,7 +142,10 @@ def redis_view(url: str, groups: dict[str, str]) -> dict:
 
 
 async def one_run(
-    n: int, redis_server: RedisServer, members: list[Member], groups: dict[str, str]
+    n: int,
+    redis_server: servers.RedisServer,
+    members: list[Member],
+    groups: dict[str, str],
 ) -> dict:
     closes_before = [sum(m.closes.values()) for m in members]
     redis_server.kill()
@@ -182,7 +176,9 @@ async def one_run(
     sent: dict[int, tuple[str, str]] = {}
     for sender in senders:
         for room in sender.rooms:
-            ack = await send(sender, room, f"o{RUN_ID}-{n}-{sender.name}-{room}")
+            ack = await send(
+                sender, room, f"o{servers.RUN_ID}-{n}-{sender.name}-{room}"
+            )
             sent[ack["messageId"]] = (room, sender.url)
     got = await asyncio.gather(*(received(m, set(sent), LIVE_WITHIN) for m in checkers))
     missed = {
@@ -207,10 +203,10 @@ async def one_run(
 async def stress(
     args: argparse.Namespace,
     env: dict[str, str],
-    redis_server: RedisServer,
-    workers: list[Server],
+    redis_server: servers.RedisServer,
+    workers: list[servers.Server],
 ) -> dict:
-    backend = Backend(env)
+    backend = servers.Backend(env)
     per_worker = args.members + args.churners
     names = backend.users(*(f"o{i}-" for i in range(2 * per_worker)))
     rooms = [backend.unique(f"out{r}-") for r in range(args.rooms)]
@@ -236,7 +232,7 @@ async def stress(
         members.append(
             Member(
                 name,
-                await asyncio.to_thread(log_in, worker.url, name, PASSWORD),
+                await asyncio.to_thread(log_in, worker.url, name, servers.PASSWORD),
                 worker.ws_url,
                 [*rooms, churn_rooms[name]] if churner else rooms,
                 spread=0 if churner else RESTART_SPREAD,
@@ -247,7 +243,7 @@ async def stress(
     await asyncio.wait_for(
         asyncio.gather(*(m.joined.wait() for m in members)), timeout=60
     )
-    report = ARTIFACTS / f"outage-{RUN_ID}.jsonl"
+    report = ARTIFACTS / f"outage-{servers.RUN_ID}.jsonl"
     results = []
     started = time.monotonic()
     try:
@@ -296,11 +292,11 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    redis_server = RedisServer(ARTIFACTS / f"redis-{RUN_ID}.log")
+    redis_server = servers.RedisServer(ARTIFACTS / f"redis-{servers.RUN_ID}.log")
     redis_server.start()
-    workers: list[Server] = []
+    workers: list[servers.Server] = []
     try:
-        with database("outage") as db_url:
+        with servers.database("outage") as db_url:
             env = {
                 **os.environ,
                 "DATABASE_URL": db_url,
@@ -311,15 +307,15 @@ def main(argv: list[str]) -> int:
             }
             subprocess.run(
                 [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-                cwd=ROOT,
+                cwd=servers.ROOT,
                 env=env,
                 check=True,
             )
             for w in range(2):
-                log = ARTIFACTS / f"w{w}-{RUN_ID}.log"
+                log = ARTIFACTS / f"w{w}-{servers.RUN_ID}.log"
                 grace = "--grace-period", "5"
                 env_w = {**env, "CHAT_WORKER_NAME": f"w{w}"}
-                workers.append(Server(env_w, free_port(), log, *grace))
+                workers.append(servers.Server(env_w, servers.free_port(), log, *grace))
                 workers[-1].start()
             summary = asyncio.run(stress(args, env, redis_server, workers))
     finally:
