@@ -13,6 +13,11 @@ Scenarios (docs/BENCHMARKS.md has the figures and how they were taken):
   abuse    one user floods a worker with history reads from --flood-sockets
            sockets: another member's ack latency, quiet and under the flood
            (bench/abuse.py).
+  outage   Redis restarted again and again under two workers of its own: is a
+           room subscription ever lost? (`python -m bench outage --help`)
+  soak     a steady load for many minutes with churning sockets and slow readers:
+           the workers' memory and fds over time, lost and doubled messages
+           (`python -m bench soak --help`)
 
 --peer chat (default) drives this chat: users bench-0... are signed up once and
 logged in through the real forms (sessions are cached in ~/.cache/chat-bench).
@@ -38,6 +43,9 @@ PEERS = {"chat": "bench.chat_client", "socketio": "bench.peers.socketio_client"}
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] in (["outage"], ["soak"]):  # scenarios with options of their own
+        scenario = __import__(f"bench.{argv[0]}", fromlist=["main"])
+        return scenario.main(argv[1:])
     args = parse(argv)
     peer = __import__(PEERS[args.peer], fromlist=["prepare_identities"])
     if args.scenario == "abuse":

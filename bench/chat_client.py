@@ -121,16 +121,27 @@ def _save_sessions(cache: dict[str, str]) -> None:
 
 
 class Connection:
-    def __init__(self, ws: ClientConnection, on_message: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        ws: ClientConnection,
+        on_message: Callable[[str], None],
+        on_data: Callable[[dict], None] | None = None,
+    ) -> None:
+        """`on_message(body)` for each room message; or, given, `on_data(data)`
+        with the whole frame's data (room, seq, id, message, ...)."""
         self.ws = ws
-        self.on_message = on_message
+        self.on_data = on_data or (lambda data: on_message(data["message"]))
         self.acks = itertools.count(1)
         self.waiting: dict[int, asyncio.Future] = {}
         self.reader = asyncio.create_task(self._read())
 
     @classmethod
     async def open(
-        cls, base_url: str, identity: dict, on_message: Callable[[str], None]
+        cls,
+        base_url: str,
+        identity: dict,
+        on_message: Callable[[str], None],
+        on_data: Callable[[dict], None] | None = None,
     ) -> "Connection":
         parts = urllib.parse.urlsplit(base_url)
         scheme = "wss" if parts.scheme == "https" else "ws"
@@ -143,16 +154,16 @@ class Connection:
             max_size=2**20,
             ping_interval=None,
         )
-        return cls(ws, on_message)
+        return cls(ws, on_message, on_data)
 
     async def _read(self) -> None:
-        on_message = self.on_message
+        on_data = self.on_data
         try:
             async for text in self.ws:
                 # The hot path: room messages are most frames; decode only those
                 # and acks.
                 if text.startswith('{"event":"receive_message"'):
-                    on_message(json.loads(text)["data"]["message"])
+                    on_data(json.loads(text)["data"])
                 elif text.startswith('{"event":"ack"'):
                     frame = json.loads(text)
                     future = self.waiting.pop(frame["ack"], None)
