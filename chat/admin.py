@@ -1,6 +1,6 @@
 """Staff moderation. Every change that matters to live sockets goes through
-chat.services / chat.moderation, so it takes effect at once on every worker and is
-recorded in the moderation log."""
+chat.domain.services / chat.domain.moderation, so it takes effect at once on
+every worker and is recorded in the moderation log."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,10 +12,18 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import moderation, services
-from .errors import ChatError
-from .forms import AdminAddUserForm, AdminUserForm
-from .models import Membership, Message, ModerationAction, Mute, Room, RoomBan, SiteBan
+from chat.domain import moderation, services
+from chat.domain.errors import ChatError
+from chat.models import (
+    Membership,
+    Message,
+    ModerationAction,
+    Mute,
+    Room,
+    RoomBan,
+    SiteBan,
+)
+from chat.web.forms import AdminAddUserForm, AdminUserForm
 
 
 def admin_link(obj: object, label: str | None = None) -> str:
@@ -125,8 +133,8 @@ class _DryRun(Exception):
 
 
 class ThroughModeration(admin.ModelAdmin):
-    """Saves and deletions call chat.moderation instead of writing the row, so the
-    effect reaches live sockets and the moderation log.
+    """Saves and deletions call chat.domain.moderation instead of writing the row,
+    so the effect reaches live sockets and the moderation log.
 
     The form runs the same call first in a transaction that is rolled back (nothing
     written, nothing sent), so a refusal shows as a form error, not a half-success.
@@ -137,11 +145,12 @@ class ThroughModeration(admin.ModelAdmin):
     search_fields = ("user__username", "reason")
 
     def moderate(self, request: HttpRequest, data: dict) -> object:
-        """Apply the row's fields (`data`) through chat.moderation; return the row."""
+        """Apply the row's fields (`data`) through chat.domain.moderation; return
+        the row."""
         raise NotImplementedError
 
     def lift(self, request: HttpRequest, obj: object) -> None:
-        """Undo the row through chat.moderation."""
+        """Undo the row through chat.domain.moderation."""
         raise NotImplementedError
 
     def get_form(self, request: HttpRequest, obj: object = None, **kwargs: object):

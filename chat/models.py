@@ -14,8 +14,8 @@ class Room(models.Model):
         PRIVATE = "private", "Private"
         DIRECT = "direct", "Direct"
 
-    # Public and private names follow chat.rules.ROOM_NAME_RE; a direct room is named
-    # "dm:<lower user id>:<higher user id>", which no user-chosen name can be.
+    # Public and private names follow chat.domain.rules.ROOM_NAME_RE; a direct room
+    # is named "dm:<lower user id>:<higher user id>", which no user-chosen name can be.
     name = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PUBLIC)
     topic = models.CharField(max_length=250, blank=True)
@@ -247,8 +247,8 @@ class ModerationAction(models.Model):
 
 
 class UsernameKey(models.Model):
-    """A normalised form of a user's name (chat.confusables.username_keys): no two
-    users share a key, so a new name cannot look like one already taken, and the
+    """A normalised form of a user's name (chat.domain.confusables.username_keys):
+    no two users share a key, so a new name cannot look like one already taken, and the
     check is one indexed lookup however many users there are."""
 
     user = models.ForeignKey(

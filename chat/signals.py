@@ -10,8 +10,12 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from . import events, services
-from .moderation import CLOSE_FORBIDDEN, CLOSE_SESSION_ENDED, user_sockets_close
+from chat.domain import events, services
+from chat.domain.moderation import (
+    CLOSE_FORBIDDEN,
+    CLOSE_SESSION_ENDED,
+    user_sockets_close,
+)
 
 User = get_user_model()
 

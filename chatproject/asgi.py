@@ -14,7 +14,7 @@ from channels.auth import AuthMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import CookieMiddleware  # noqa: E402
 
-from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.realtime.routing import websocket_urlpatterns  # noqa: E402
 from chatproject import daphne_close_codes, daphne_liveness  # noqa: E402
 from chatproject.middleware import (  # noqa: E402
     SameOriginValidator,

@@ -24,7 +24,7 @@ class CloseDatabaseConnectionsMiddleware:
     own, so a persistent connection (CONN_MAX_AGE) opened there is never reused and
     lingers until the garbage collector finds it: bursts of requests used up
     PostgreSQL's max_connections. Sockets are not affected: their database work
-    runs in the worker's pool of threads (chat.worker.in_db_thread), which keep
+    runs in the worker's pool of threads (chat.infra.worker.in_db_thread), which keep
     their connections.
     Outermost, so it runs after the session is saved.
     """

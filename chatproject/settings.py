@@ -56,7 +56,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "chat.logcontext.RequestContextMiddleware",
+    "chat.infra.logcontext.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out log-in into its answer.
@@ -114,7 +114,7 @@ def redis_host(url: str) -> dict:
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "chat.layers.WatchedPubSubChannelLayer",
+            "BACKEND": "chat.infra.fast.layers.WatchedPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [redis_host(REDIS_URL)],
                 "prefix": f"{CHAT_REDIS_PREFIX}:layer",
@@ -153,8 +153,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The address daphne saw, or the one nginx gave it (--proxy-headers); never a
 # header a client can set itself.
-AXES_CLIENT_IP_CALLABLE = "chat.views.client_address"
-AXES_LOCKOUT_CALLABLE = "chat.views.login_locked_out"
+AXES_CLIENT_IP_CALLABLE = "chat.web.views.client_address"
+AXES_LOCKOUT_CALLABLE = "chat.web.views.login_locked_out"
 # Only failures are needed; a row for every log-in would grow without end.
 AXES_DISABLE_ACCESS_LOG = True
 
@@ -295,7 +295,7 @@ CHAT_RATE_LIMITS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "chat.logcontext.ContextFilter"}},
+    "filters": {"context": {"()": "chat.infra.logcontext.ContextFilter"}},
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s"

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from chat import views
+from chat.web import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -9,5 +9,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("chat.urls")),
+    path("", include("chat.web.urls")),
 ]

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections
 
-from chat import presence, ratelimit
+from chat.infra import presence, ratelimit
 from chatproject.settings import redis_host
 
 from .wsclient import Socket, close_all, open_socket

@@ -11,8 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chat import moderation, selectors, services
-from chat.errors import ChatError
+from chat.domain import moderation, selectors, services
+from chat.domain.errors import ChatError
 from chat.models import Membership, Room, UsernameKey
 
 pytestmark = pytest.mark.django_db

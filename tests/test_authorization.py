@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from chat import services
+from chat.domain import services
 from chat.models import Membership, Mute, Room, RoomBan
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,7 +10,8 @@ import time
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat import selectors, services, worker
+from chat.domain import selectors, services
+from chat.infra import worker
 from chat.models import Membership, ModerationAction
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
-from chat import selectors, services
+from chat.domain import selectors, services
 from chat.models import Membership, Message, Room
 from chatproject.asgi import application
 

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
-from chat import services
+from chat.domain import services
 from chat.models import Room
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,9 +1,10 @@
-"""The Redis layer's per-socket channel queue (chat.layers): what the layer asks of
+"""The Redis layer's per-socket channel queue (chat.infra.fast.layers): what the
+layer asks of
 asyncio.Queue, in order, and never losing a message to a cancelled reader."""
 
 import asyncio
 
-from chat.layers import _ChannelQueue
+from chat.infra.fast.layers import _ChannelQueue
 
 
 async def test_messages_come_out_in_order_and_a_reader_waits_for_them():

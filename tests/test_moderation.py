@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from django.test import Client
 from django.utils import timezone
 
-from chat import services
+from chat.domain import services
 from chat.models import Membership, ModerationAction, Mute, Room, RoomBan
 
 from .wsclient import Socket

@@ -12,10 +12,12 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.test import AsyncClient
 
-from chat import events, ratelimit, views, worker
-from chat.consumers import Delivered
-from chat.logcontext import ContextFilter
+from chat.domain import events
+from chat.infra import ratelimit, worker
+from chat.infra.logcontext import ContextFilter
 from chat.models import Message
+from chat.realtime.websocket import Delivered
+from chat.web import views
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

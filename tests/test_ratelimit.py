@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.conf import settings as django_settings
 
-from chat import ratelimit
-from chat.errors import ChatError
+from chat.domain.errors import ChatError
+from chat.infra import ratelimit
 
 needs_redis = pytest.mark.skipif(
     not os.environ.get("REDIS_URL"), reason="needs REDIS_URL"
@@ -233,9 +233,9 @@ async def test_unreachable_redis_still_limits_in_the_worker_with_a_warning(
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     ratelimit.reset()
     limits(message=(0.01, 2))
-    with caplog.at_level(logging.WARNING, logger="chat.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="chat.infra.ratelimit"):
         assert await allowed(1, "message", 5) == 2
-    warnings = [r for r in caplog.records if r.name == "chat.ratelimit"]
+    warnings = [r for r in caplog.records if r.name == "chat.infra.ratelimit"]
     assert len(warnings) == 1  # once, not once per event
     assert "Redis unreachable" in warnings[0].getMessage()
     await ratelimit.close()

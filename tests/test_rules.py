@@ -2,8 +2,8 @@
 
 import pytest
 
-from chat.errors import ChatError
-from chat.rules import message_body_clean, topic_clean
+from chat.domain.errors import ChatError
+from chat.domain.rules import message_body_clean, topic_clean
 
 BIDI_CONTROLS = [
     *map(chr, range(0x202A, 0x202F)),  # LRE RLE PDF LRO RLO

@@ -1,15 +1,16 @@
-"""The domain functions that views, admin and the consumer all call (chat.services,
-chat.selectors, chat.rules), tested without a socket."""
+"""The domain functions that views, admin and the consumer all call
+(chat.domain.services,
+chat.domain.selectors, chat.domain.rules), tested without a socket."""
 
 from contextlib import contextmanager
 
 import pytest
 from django.db import transaction
 
-from chat import events, selectors, services
-from chat.errors import ChatError
+from chat.domain import events, selectors, services
+from chat.domain.errors import ChatError
+from chat.domain.rules import room_name_clean, room_ref_clean
 from chat.models import Membership, Message, Room
-from chat.rules import room_name_clean, room_ref_clean
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from chat import services
+from chat.domain import services
 from chat.models import Membership, Room
 
 pytestmark = pytest.mark.django_db

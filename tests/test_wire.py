@@ -1,11 +1,11 @@
-"""Frames the worker writes straight to sockets (chat.wire) are the frames a
+"""Frames the worker writes straight to sockets (chat.infra.fast.wire) are the frames a
 WebSocket server would send: a client library reads them back intact."""
 
 import pytest
 from websockets.frames import Frame
 from websockets.streams import StreamReader
 
-from chat import wire
+from chat.infra.fast import wire
 
 
 def read_frame(data: bytes) -> Frame:

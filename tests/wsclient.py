@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connections
 from django.test import Client
 
-from chat import presence, ratelimit
+from chat.infra import presence, ratelimit
 from chatproject.asgi import application
 
 ORIGIN = b"http://localhost"

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from chat.confusables import username_keys
+from chat.domain.confusables import username_keys
 
 
 def store_keys_of_existing_users(apps, schema_editor):

@@ -1,7 +1,8 @@
 """A client that does not read costs the worker a bounded amount of memory, and
 loses nothing by it.
 
-Frames the kernel will not take for a socket wait in the worker (chat.wire). Past
+Frames the kernel will not take for a socket wait in the worker
+(chat.infra.fast.wire). Past
 CHAT_MAX_SOCKET_BUFFER (1 MiB by default) the socket is closed with 1013: its
 client reconnects and resyncs from the last seq it holds, and gets every message
 once, in order. A client that sends but never reads is judged by its pongs."""

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from chat import services
+from chat.domain import services
 from chat.models import Room
 
 DEMO_USERS = ("alice", "bob")

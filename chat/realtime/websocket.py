@@ -17,22 +17,12 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 
-from . import (
-    events,
-    logcontext,
-    metrics,
-    moderation,
-    presence,
-    protocol,
-    ratelimit,
-    selectors,
-    services,
-    wire,
-    worker,
-    writer,
-)
-from .errors import ChatError
-from .rules import room_ref_clean
+from chat.domain import events, moderation, selectors, services
+from chat.domain.errors import ChatError
+from chat.domain.rules import room_ref_clean
+from chat.infra import logcontext, metrics, presence, ratelimit, worker, writer
+from chat.infra.fast import wire
+from chat.realtime import protocol
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +54,7 @@ Cost = float | Callable[[dict[str, Any]], float]
 
 @dataclass(frozen=True)
 class Charge:
-    """What a client event takes from its user's budgets (chat.ratelimit): `cost`
+    """What a client event takes from its user's budgets (chat.infra.ratelimit): `cost`
     tokens of the "request" budget every event draws on, and one token of the
     event's own kind, if it has one. An event that `stores` a change is paid for
     as the last step before storing (worker.before_storing): within a deadline,
@@ -146,8 +136,8 @@ class JoinedRoom:
 class ChatConsumer(AsyncWebsocketConsumer):
     user: Any = None
     username = ""
-    # The server's connection (chat.wire), when the server is one we know: frames
-    # are written straight to it, and what waits for the client is bounded.
+    # The server's connection (chat.infra.fast.wire), when the server is one we
+    # know: frames are written straight to it, and what waits for the client is bounded.
     link: wire.Link | None = None
     # Closed for not reading (CHAT_MAX_SOCKET_BUFFER): nothing more is sent.
     overloaded = False
@@ -357,7 +347,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if charge.kind is None:
             await request
             return
-        # Both takes in the same round trip to Redis (chat.batching).
+        # Both takes in the same round trip to Redis (chat.infra.fast.batching).
         taken = await asyncio.gather(
             request, ratelimit.check(self.user_id, charge.kind), return_exceptions=True
         )
@@ -421,8 +411,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- Frames out: channel-layer events -----------------------------------------
 
     async def deliver(self, message: dict[str, Any]) -> bool:
-        """The layer's direct path (chat.layers): a broadcast for this socket,
-        straight from the process's one copy of it. Other orders are queued."""
+        """The layer's direct path (chat.infra.fast.layers): a broadcast for this
+        socket, straight from the process's one copy of it. Other orders are queued."""
         if message["type"] != events.EVENT_TYPE:
             return False
         if self.held is not None:
@@ -451,8 +441,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             event["room"], event["seq"]
         ):
             return
-        # The one copy of this broadcast in the process (chat.layers) keeps its
-        # frame for the other members.
+        # The one copy of this broadcast in the process (chat.infra.fast.layers)
+        # keeps its frame for the other members.
         frame = event.get("frame")
         if frame is None and self.link is not None:
             frame = event["frame"] = wire.text_frame(event["text"])
@@ -472,7 +462,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return True
 
     async def chat_control(self, event: dict[str, Any]) -> None:
-        """An order from moderation (chat.moderation) to this user's sockets."""
+        """An order from moderation (chat.domain.moderation) to this user's sockets."""
         if event["action"] == "close":
             await self.close(code=event["code"])
         elif event["action"] == "kick":
@@ -714,7 +704,7 @@ async def presence_sweep(sockets: list[ChatConsumer]) -> None:
 
 async def accounts_check(sockets: list[ChatConsumer]) -> None:
     """Close the sockets of users who may no longer chat. Deactivating an account
-    or banning it in admin closes its sockets at once (chat.moderation); this
+    or banning it in admin closes its sockets at once (chat.domain.moderation); this
     catches every other path, in one query per worker."""
     by_user: dict[int, list[ChatConsumer]] = {}
     for socket in sockets:

@@ -5,8 +5,8 @@ import unicodedata
 
 from django.conf import settings
 
-from .errors import ChatError
-from .models import DIRECT_PREFIX
+from chat.domain.errors import ChatError
+from chat.models import DIRECT_PREFIX
 
 ROOM_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 DIRECT_NAME_RE = re.compile(re.escape(DIRECT_PREFIX) + r"[0-9]{1,18}:[0-9]{1,18}")

@@ -17,9 +17,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from . import metrics, ratelimit, selectors, services, worker
-from .errors import ChatError, SiteBanned
-from .forms import InviteForm, RoomCreateForm, RoomJoinForm, SignupForm
+from chat.domain import selectors, services
+from chat.domain.errors import ChatError, SiteBanned
+from chat.infra import metrics, ratelimit, worker
+from chat.web.forms import InviteForm, RoomCreateForm, RoomJoinForm, SignupForm
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,10 @@ and says nothing (channels_redis pub/sub; shared/notes/channels-faults.md). So:
   Redis can hold a send), and a change once committed is never answered with it
   (`send_committed`): its broadcast gets a deadline, and what fails to go out is
   published again when the layer is back;
-- when the layer's subscriber connection comes back (chat.layers tells us), every
-  socket of this worker may have missed broadcasts: they are closed with 1012, and
-  clients reconnect and resync from the last seq they saw (docs/PROTOCOL.md).
+- when the layer's subscriber connection comes back (chat.infra.fast.layers tells
+  us), every socket of this worker may have missed broadcasts: they are closed
+  with 1012, and clients reconnect and resync from the last seq they saw
+  (docs/PROTOCOL.md).
 
 While a loop has sockets it probes the layer with a round trip, so the flag also
 clears after a failure that never broke the subscriber connection.
@@ -36,8 +37,8 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from . import events
-from .errors import ChatError
+from chat.domain import events
+from chat.domain.errors import ChatError
 
 logger = logging.getLogger(__name__)
 
@@ -326,7 +327,7 @@ async def send_committed(broadcasts: Iterable[Outgoing]) -> None:
     stored whatever happens here, so its reply must say so (a retry of a message
     with its clientId finds it; one without would store it twice). What does not
     go out is published again once the layer is back; sockets drop a room's seq
-    they already sent (chat.consumers.Delivered)."""
+    they already sent (chat.realtime.websocket.Delivered)."""
     broadcasts = list(broadcasts)
     if not broadcasts:
         return

@@ -1,6 +1,6 @@
 """Moderation: kicks, bans, mutes and site bans, from admin or from the chat.
 
-Like chat.services, each function checks who may act, writes in a transaction and
+Like chat.domain.services, each function checks who may act, writes in a transaction and
 then reaches the live sockets (on every worker, through the target's user group).
 Every action is recorded as a ModerationAction.
 """
@@ -13,11 +13,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from . import events, protocol
-from .errors import ChatError
-from .models import Membership, ModerationAction, Mute, Room, RoomBan, SiteBan
-from .rules import room_ref_clean
-from .selectors import no_such_room
+from chat.domain import events
+from chat.domain.errors import ChatError
+from chat.domain.rules import room_ref_clean
+from chat.domain.selectors import no_such_room
+from chat.models import Membership, ModerationAction, Mute, Room, RoomBan, SiteBan
+from chat.realtime import protocol
 
 User = AbstractBaseUser
 REASON_MAX = 250

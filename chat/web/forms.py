@@ -7,11 +7,11 @@ from django.contrib.auth.forms import (
     UserCreationForm,
 )
 
-from .errors import ChatError
-from .models import Room
-from .rules import TOPIC_MAX, room_name_clean, shown_text_clean, topic_clean
-from .selectors import username_looks_taken
-from .services import LOOKALIKE_NAME
+from chat.domain.errors import ChatError
+from chat.domain.rules import TOPIC_MAX, room_name_clean, shown_text_clean, topic_clean
+from chat.domain.selectors import username_looks_taken
+from chat.domain.services import LOOKALIKE_NAME
+from chat.models import Room
 
 
 def form_clean(clean: Callable[..., str], *args: str) -> str:
@@ -24,7 +24,7 @@ def form_clean(clean: Callable[..., str], *args: str) -> str:
 
 class LookalikeNameCheck:
     """A user form's username check: also refuse a name that looks like another
-    user's (chat.confusables), as services.user_signup does."""
+    user's (chat.domain.confusables), as services.user_signup does."""
 
     def clean_username(self) -> str | None:
         parent = getattr(super(), "clean_username", None)

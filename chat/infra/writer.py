@@ -6,7 +6,7 @@ event loop wait in one queue; while a batch is being written the next one fills
 up, so a quiet worker writes each message at once and a busy one writes many per
 round trip (`services.messages_send_many`: one statement on PostgreSQL). A send
 is answered only once its message is stored and its broadcast published, or the
-publish failed or ran out of time (chat.worker.send_committed): the reply then
+publish failed or ran out of time (chat.infra.worker.send_committed): the reply then
 still says stored, which it is.
 """
 
@@ -14,9 +14,10 @@ import asyncio
 import weakref
 from typing import Any
 
-from . import events, services, worker
-from .batching import Batcher
-from .errors import ChatError
+from chat.domain import events, services
+from chat.domain.errors import ChatError
+from chat.infra import worker
+from chat.infra.fast.batching import Batcher
 
 BATCH_MAX = 200  # drafts per statement: bounds a statement's time and size
 

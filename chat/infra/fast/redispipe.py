@@ -21,7 +21,7 @@ Command = tuple[Any, ...]
 
 
 class RedisPipe:
-    """Callers send one batch at a time (chat.batching.Batcher does)."""
+    """Callers send one batch at a time (chat.infra.fast.batching.Batcher does)."""
 
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool

@@ -1,5 +1,5 @@
 from django.urls import path
 
-from .consumers import ChatConsumer
+from chat.realtime.websocket import ChatConsumer
 
 websocket_urlpatterns = [path("ws/chat/", ChatConsumer.as_asgi())]

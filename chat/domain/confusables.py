@@ -13,7 +13,7 @@ import hashlib
 import unicodedata
 from pathlib import Path
 
-CONFUSABLES = Path(__file__).parent / "data" / "confusables.txt"
+CONFUSABLES = Path(__file__).parents[1] / "data" / "confusables.txt"
 
 # Default_Ignorable_Code_Point (DerivedCoreProperties.txt, Unicode 15.0): invisible
 # characters that a skeleton drops. Some are letters that Django's username

@@ -13,10 +13,26 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from . import events, protocol
-from .confusables import username_keys
-from .errors import ChatError
-from .models import (
+from chat.domain import events
+from chat.domain.confusables import username_keys
+from chat.domain.errors import ChatError
+from chat.domain.rules import (
+    client_id_clean,
+    message_body_clean,
+    room_name_clean,
+    room_ref_clean,
+    topic_clean,
+)
+from chat.domain.selectors import (
+    no_such_room,
+    refuse_if_banned,
+    refuse_if_muted,
+    refuse_if_site_banned,
+    room_for_member,
+    unread_count,
+    username_looks_taken,
+)
+from chat.models import (
     DIRECT_PREFIX,
     Membership,
     Message,
@@ -26,22 +42,7 @@ from .models import (
     RoomBan,
     UsernameKey,
 )
-from .rules import (
-    client_id_clean,
-    message_body_clean,
-    room_name_clean,
-    room_ref_clean,
-    topic_clean,
-)
-from .selectors import (
-    no_such_room,
-    refuse_if_banned,
-    refuse_if_muted,
-    refuse_if_site_banned,
-    room_for_member,
-    unread_count,
-    username_looks_taken,
-)
+from chat.realtime import protocol
 
 User = AbstractBaseUser
 
@@ -229,7 +230,7 @@ def message_send(
 
 @dataclass(frozen=True)
 class Draft:
-    """A message for a room, waiting for its batch (chat.writer)."""
+    """A message for a room, waiting for its batch (chat.infra.writer)."""
 
     author: User
     room_id: int | None  # the room the socket joined; None: find it by name

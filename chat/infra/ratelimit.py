@@ -23,9 +23,9 @@ from typing import Any, Protocol
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
-from .batching import Batcher
-from .errors import ChatError
-from .redispipe import RedisPipe
+from chat.domain.errors import ChatError
+from chat.infra.fast.batching import Batcher
+from chat.infra.fast.redispipe import RedisPipe
 
 logger = logging.getLogger(__name__)
 

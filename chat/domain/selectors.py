@@ -1,6 +1,6 @@
 """Every read of rooms and messages, with the access rules that guard it.
 
-Results are shaped for the protocol (chat.protocol.message_data) so that the
+Results are shaped for the protocol (chat.realtime.protocol.message_data) so that the
 consumer and the views present the same thing.
 """
 
@@ -23,11 +23,11 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from . import protocol
-from .confusables import username_keys
-from .errors import ChatError, SiteBanned
-from .models import Membership, Message, Mute, Room, RoomBan, SiteBan, UsernameKey
-from .rules import room_ref_clean
+from chat.domain.confusables import username_keys
+from chat.domain.errors import ChatError, SiteBanned
+from chat.domain.rules import room_ref_clean
+from chat.models import Membership, Message, Mute, Room, RoomBan, SiteBan, UsernameKey
+from chat.realtime import protocol
 
 User = AbstractBaseUser
 

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from django.utils import timezone
 
-from .errors import ChatError
+from chat.domain.errors import ChatError
 
 AckId = str | int | float
 MAX_ACK_LENGTH = 100

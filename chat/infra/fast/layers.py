@@ -11,13 +11,13 @@ that are not attached, and messages `deliver` declines, take the stock path.
 
 Publishing. channels_redis publishes one message per Redis round trip under a
 lock; here the messages waiting for that lock go out together in one write, on a
-connection kept for it (chat.redispipe).
+connection kept for it (chat.infra.fast.redispipe).
 
 Faults. Redis pub/sub keeps nothing for a subscriber that is cut off: whatever is
 published while the connection is down is gone, and redis-py reconnects and
 re-subscribes without a word (channels_redis removed its on_disconnect /
 on_reconnect hooks in 4.0, issue #406). This subclass reports both edges to
-`chat.worker`: a failed read marks the layer down, a re-established subscriber
+`chat.infra.worker`: a failed read marks the layer down, a re-established subscriber
 connection makes the worker's sockets resync.
 
 Written against channels-redis 4.3.0 (pinned); the overrides are small and named
@@ -39,9 +39,9 @@ from channels_redis.utils import _wrap_close, create_pool, decode_hosts
 from redis import asyncio as aioredis
 from redis.asyncio.client import PubSub
 
-from . import worker
-from .batching import Batcher
-from .redispipe import RedisPipe
+from chat.infra import worker
+from chat.infra.fast.batching import Batcher
+from chat.infra.fast.redispipe import RedisPipe
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ class _WatchedLoopLayer(RedisPubSubLoopLayer):
 
 class WatchedPubSubChannelLayer(RedisPubSubChannelLayer):
     """RedisPubSubChannelLayer that fans out once per process and reports lost
-    connections to `chat.worker`."""
+    connections to `chat.infra.worker`."""
 
     def _get_layer(self) -> _WatchedLoopLayer:
         loop = asyncio.get_running_loop()

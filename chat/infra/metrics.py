@@ -16,7 +16,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from . import worker
+from chat.infra import worker
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 

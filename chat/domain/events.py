@@ -22,7 +22,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from . import protocol
+from chat.realtime import protocol
 
 PRESENCE_GROUP = "presence"
 # The channel-layer message types; the consumer's handlers are `chat_event` and

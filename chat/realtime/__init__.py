@@ -1,0 +1,2 @@
+"""Protocol v1's transports (docs/PROTOCOL.md): the frames, and the WebSocket
+consumer that carries them."""
