@@ -1,5 +1,5 @@
 """Staff moderation. Every change that matters to live sockets goes through
-chat.domain.services / chat.domain.moderation, so it takes effect at once on
+chat.domain.services / chat.domain.services.moderation, so it takes effect at once on
 every worker and is recorded in the moderation log."""
 
 from django import forms
@@ -12,8 +12,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from chat.domain import moderation, services
+from chat.domain import services
 from chat.domain.errors import ChatError
+from chat.domain.services import moderation
 from chat.models import (
     Membership,
     Message,
@@ -133,8 +134,8 @@ class _DryRun(Exception):
 
 
 class ThroughModeration(admin.ModelAdmin):
-    """Saves and deletions call chat.domain.moderation instead of writing the row,
-    so the effect reaches live sockets and the moderation log.
+    """Saves and deletions call chat.domain.services.moderation instead of
+    writing the row, so the effect reaches live sockets and the moderation log.
 
     The form runs the same call first in a transaction that is rolled back (nothing
     written, nothing sent), so a refusal shows as a form error, not a half-success.
@@ -145,12 +146,12 @@ class ThroughModeration(admin.ModelAdmin):
     search_fields = ("user__username", "reason")
 
     def moderate(self, request: HttpRequest, data: dict) -> object:
-        """Apply the row's fields (`data`) through chat.domain.moderation; return
-        the row."""
+        """Apply the row's fields (`data`) through
+        chat.domain.services.moderation; return the row."""
         raise NotImplementedError
 
     def lift(self, request: HttpRequest, obj: object) -> None:
-        """Undo the row through chat.domain.moderation."""
+        """Undo the row through chat.domain.services.moderation."""
         raise NotImplementedError
 
     def get_form(self, request: HttpRequest, obj: object = None, **kwargs: object):

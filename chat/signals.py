@@ -11,11 +11,6 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from chat.domain import events, services
-from chat.domain.moderation import (
-    CLOSE_FORBIDDEN,
-    CLOSE_SESSION_ENDED,
-    user_sockets_close,
-)
 
 User = get_user_model()
 
@@ -28,11 +23,11 @@ def close_sockets_on_account_change(sender: type, instance: Any, **kwargs: Any) 
     if before is None:
         return
     if before["is_active"] and not instance.is_active:
-        user_sockets_close(instance.pk, CLOSE_FORBIDDEN)
+        events.user_sessions_end(instance.pk, events.END_REFUSED)
     elif before["password"] != instance.password:
         # Every session of theirs ends (Django checks the password hash); the
         # sockets' sessions with them.
-        user_sockets_close(instance.pk, CLOSE_SESSION_ENDED)
+        events.user_sessions_end(instance.pk, events.END_LOGGED_OUT)
 
 
 @receiver(post_save, sender=User, dispatch_uid="chat_store_username_keys")
@@ -56,5 +51,5 @@ def close_sockets_on_log_out(
     session_key = request.session.session_key if request is not None else None
     if session_key:
         events.control_on_commit(
-            [events.session_group(session_key)], "close", code=CLOSE_SESSION_ENDED
+            [events.session_group(session_key)], "close", why=events.END_LOGGED_OUT
         )

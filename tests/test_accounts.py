@@ -11,8 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chat.domain import moderation, selectors, services
+from chat.domain import selectors, services
 from chat.domain.errors import ChatError
+from chat.domain.services import moderation
 from chat.models import Membership, Room, UsernameKey
 
 pytestmark = pytest.mark.django_db
@@ -361,7 +362,9 @@ def test_signup_service_refuses_a_look_alike_that_won_a_race(make_user, monkeypa
     """Two look-alikes signing up at once both pass the first check; the keys'
     unique index lets only one through."""
     make_user("alice")
-    monkeypatch.setattr(services, "username_looks_taken", lambda username: False)
+    monkeypatch.setattr(
+        services.accounts, "username_looks_taken", lambda username: False
+    )
     with pytest.raises(ChatError) as info:
         services.user_signup(username=f"{CYRILLIC_A}lice", password="a-long-pass-9")
     assert info.value.code == "invalid"

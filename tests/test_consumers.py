@@ -639,6 +639,8 @@ async def test_send_message_is_acked_and_broadcast_to_the_whole_room(
         "message": "hello",
         "time": ack["time"],
         "clientId": "k1",
+        "editedAt": None,
+        "deleted": False,
     }
     got = await asyncio.gather(*(s.events("receive_message") for s in (a, a2, b)))
     assert got == [[expected]] * 3

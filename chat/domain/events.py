@@ -22,7 +22,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from chat.realtime import protocol
+from chat.domain import payloads
 
 PRESENCE_GROUP = "presence"
 # The channel-layer message types; the consumer's handlers are `chat_event` and
@@ -51,7 +51,7 @@ class Broadcast:
         # Encoded once here rather than once per receiving socket.
         return {
             "type": EVENT_TYPE,
-            "text": protocol.encode(protocol.event_frame(self.event, self.data)),
+            "text": payloads.encode(payloads.event_frame(self.event, self.data)),
             "room": self.data.get("room"),
             "seq": self.data.get("seq"),
             "skip_user": self.skip_user_id,
@@ -90,6 +90,19 @@ def emit_on_commit(
     for group in groups:
         broadcast = Broadcast(group, event, data, skip_user_id)
         transaction.on_commit(lambda b=broadcast: _dispatch(b))
+
+
+# Why a user's sessions end (the transports close them with their own codes):
+# the account may no longer chat (deactivated, banned from the site), or the
+# login session ended (logged out, a new password).
+END_REFUSED = "refused"
+END_LOGGED_OUT = "logged_out"
+
+
+def user_sessions_end(user_id: int, why: str) -> None:
+    """End every live session (socket, long-poll) of the user, on every worker,
+    once this commits."""
+    control_on_commit([user_group(user_id)], "close", why=why)
 
 
 def control_on_commit(groups: Iterable[str], action: str, **data: Any) -> None:

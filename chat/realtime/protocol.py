@@ -7,13 +7,24 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
-from django.utils import timezone
 
 from chat.domain.errors import ChatError
+from chat.domain.payloads import event_frame
+
+# Every close code a transport ends a session with (docs/PROTOCOL.md, "Close
+# codes"); the long-polling transport answers a finished session with the same.
+CLOSE_SERVICE_RESTART = 1012  # RFC 6455: reconnect (to another worker) and resync
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: not now (layer down, client not reading)
+CLOSE_TOO_BIG = 1009  # RFC 6455: a frame too big to process
+CLOSE_UNAUTHENTICATED = 4401  # log in (again): not a network fault
+CLOSE_FORBIDDEN = 4403  # deactivated or banned from the site: retrying cannot help
+CLOSE_TOO_MANY = 4429  # too many sockets, or opened too fast
+
+# Why the domain ends a user's sessions (chat.domain.events) -> the close code.
+CLOSE_FOR_END = {"refused": CLOSE_FORBIDDEN, "logged_out": CLOSE_UNAUTHENTICATED}
 
 AckId = str | int | float
 MAX_ACK_LENGTH = 100
@@ -186,10 +197,6 @@ def bool_field(data: dict[str, Any], name: str) -> bool:
 # --- Server frames ------------------------------------------------------------------
 
 
-def event_frame(event: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"event": event, "data": data}
-
-
 def ack_frame(ack: AckId, status: str, **data: Any) -> dict[str, Any]:
     return {"event": "ack", "ack": ack, "data": {"status": status, **data}}
 
@@ -200,47 +207,3 @@ def error_frame(error: ChatError, ack: AckId | None) -> dict[str, Any]:
     if ack is None:
         return event_frame("error", detail)
     return ack_frame(ack, "error", **detail)
-
-
-def encode(frame: dict[str, Any]) -> str:
-    try:
-        # JSON equal to the json.dumps below, several times faster: every
-        # broadcast and ack is encoded here.
-        return orjson.dumps(frame).decode()
-    except TypeError:
-        # What orjson refuses (a lone surrogate, a key that is not a string).
-        return json.dumps(
-            frame, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        )
-
-
-def now() -> str:
-    return iso(timezone.now())
-
-
-def iso(moment: datetime | None) -> str | None:
-    """UTC, millisecond precision, as JavaScript's Date.toISOString() writes it."""
-    if moment is None:
-        return None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def message_data(message: Any, room_name: str) -> dict[str, Any]:
-    """A stored message as history and resync carry it (`author` must be loaded).
-
-    `seq` is the room sequence number of the message's latest change, so a client
-    that keeps the highest seq it has seen can resync with join_room {after}.
-    A deleted message keeps its place but loses its text.
-    """
-    deleted = message.deleted_at is not None
-    return {
-        "id": message.id,
-        "room": room_name,
-        "seq": message.changed_seq,
-        "username": message.author.get_username(),
-        "message": "" if deleted else message.body,
-        "time": iso(message.created_at),
-        "clientId": message.client_id,
-        "editedAt": iso(message.edited_at),
-        "deleted": deleted,
-    }

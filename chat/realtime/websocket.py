@@ -17,21 +17,21 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 
-from chat.domain import events, moderation, selectors, services
+from chat.domain import access, events, payloads, selectors, services
 from chat.domain.errors import ChatError
 from chat.domain.rules import room_ref_clean
+from chat.domain.services import moderation
 from chat.infra import logcontext, metrics, presence, ratelimit, worker, writer
 from chat.infra.fast import wire
 from chat.realtime import protocol
 
 logger = logging.getLogger(__name__)
 
-# Close codes (docs/PROTOCOL.md). 4401: log in (again); not a network fault.
-CLOSE_UNAUTHENTICATED = moderation.CLOSE_SESSION_ENDED
-CLOSE_FORBIDDEN = moderation.CLOSE_FORBIDDEN  # banned from the site
-CLOSE_TOO_MANY_SOCKETS = 4429
-CLOSE_TOO_BIG = 1009  # RFC 6455: a message too big to process
-CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: the server cannot take the socket now
+CLOSE_UNAUTHENTICATED = protocol.CLOSE_UNAUTHENTICATED
+CLOSE_FORBIDDEN = protocol.CLOSE_FORBIDDEN
+CLOSE_TOO_MANY_SOCKETS = protocol.CLOSE_TOO_MANY
+CLOSE_TOO_BIG = protocol.CLOSE_TOO_BIG
+CLOSE_TRY_AGAIN_LATER = protocol.CLOSE_TRY_AGAIN_LATER
 CONNECT_COST = 10  # request tokens a new socket takes
 # Longest pause in reading a rate-limited client's frames: well inside the ping
 # timeout, since its pongs wait too.
@@ -178,7 +178,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except ChatError:
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
-        if await worker.in_db_thread(selectors.user_is_site_banned)(user):
+        if await worker.in_db_thread(access.user_is_site_banned)(user):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.username = user.get_username()
@@ -224,14 +224,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await announce_online()
         else:
             online = {"online": await presence.store().members(presence.SITE)}
-            await self.send_frame(protocol.event_frame("presence_update", online))
+            await self.send_frame(payloads.event_frame("presence_update", online))
 
     async def refusal_code(self) -> int:
         """Why an anonymous handshake is refused: 4403 if its session is of a
         deactivated account (Django's auth shows it as anonymous), else 4401."""
         user_id = self.scope["session"].get(SESSION_KEY)
         if user_id is not None:
-            refused = await worker.in_db_thread(selectors.users_refused)([user_id])
+            refused = await worker.in_db_thread(access.users_refused)([user_id])
             if refused:
                 return CLOSE_FORBIDDEN
         return CLOSE_UNAUTHENTICATED
@@ -362,7 +362,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame(protocol.error_frame(error, ack))
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
-        await self.transmit(protocol.encode(frame))
+        await self.transmit(payloads.encode(frame))
 
     async def transmit(self, text: str, frame: bytes | None = None) -> None:
         """Send `text` (already framed as `frame`, when given): every frame out
@@ -462,14 +462,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return True
 
     async def chat_control(self, event: dict[str, Any]) -> None:
-        """An order from moderation (chat.domain.moderation) to this user's sockets."""
+        """An order from the domain (a kick, the end of the user's sessions) to
+        this user's sockets."""
         if event["action"] == "close":
-            await self.close(code=event["code"])
+            await self.close(code=protocol.CLOSE_FOR_END[event["why"]])
         elif event["action"] == "kick":
             if (joined := self.rooms.get(event["room"])) is not None:
                 await self.exit_room(joined)
             kicked = {key: event[key] for key in ("room", "reason", "by")}
-            await self.send_frame(protocol.event_frame("kicked", kicked))
+            await self.send_frame(payloads.event_frame("kicked", kicked))
 
     # --- Rooms ------------------------------------------------------------------------
 
@@ -495,7 +496,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await events.broadcast(
                 joined.audience,
                 "user_joined",
-                {"room": room.name, "username": self.username, "time": protocol.now()},
+                {"room": room.name, "username": self.username, "time": payloads.now()},
                 skip_user_id=self.user_id,
             )
             await announce_room_users(joined)
@@ -548,7 +549,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 {
                     "room": joined.name,
                     "username": self.username,
-                    "time": protocol.now(),
+                    "time": payloads.now(),
                 },
                 skip_user_id=self.user_id,
             )
@@ -684,7 +685,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             minutes=minutes,
             **moderated(data),
         )
-        return {"status": "ok", "until": protocol.iso(mute.expires_at)}
+        return {"status": "ok", "until": payloads.iso(mute.expires_at)}
 
     @handles("ping")
     async def on_ping(self, data: dict[str, Any]) -> Reply:
@@ -704,7 +705,7 @@ async def presence_sweep(sockets: list[ChatConsumer]) -> None:
 
 async def accounts_check(sockets: list[ChatConsumer]) -> None:
     """Close the sockets of users who may no longer chat. Deactivating an account
-    or banning it in admin closes its sockets at once (chat.domain.moderation); this
+    or banning it in admin closes its sockets at once (chat.domain.events); this
     catches every other path, in one query per worker."""
     by_user: dict[int, list[ChatConsumer]] = {}
     for socket in sockets:
@@ -712,7 +713,7 @@ async def accounts_check(sockets: list[ChatConsumer]) -> None:
             by_user.setdefault(socket.user_id, []).append(socket)
     if not by_user:
         return
-    refused = await worker.in_db_thread(selectors.users_refused)(list(by_user))
+    refused = await worker.in_db_thread(access.users_refused)(list(by_user))
     for user_id in refused:
         for socket in by_user[user_id]:
             await socket.close(code=CLOSE_FORBIDDEN)
@@ -784,6 +785,6 @@ def delivered(sent: services.SentMessage) -> Reply:
         "messageId": message.pk,
         "room": message.room.name,
         "seq": message.seq,
-        "time": protocol.iso(message.created_at),
+        "time": payloads.iso(message.created_at),
         "duplicate": not sent.created,
     }

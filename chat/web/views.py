@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from chat.domain import selectors, services
+from chat.domain import access, selectors, services
 from chat.domain.errors import ChatError, SiteBanned
 from chat.infra import metrics, ratelimit, worker
 from chat.web.forms import InviteForm, RoomCreateForm, RoomJoinForm, SignupForm
@@ -112,7 +112,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @login_required
 def room(request: HttpRequest, name: str) -> HttpResponse:
     try:
-        room = selectors.room_for_reading(user=request.user, name=name)
+        room = access.room_for_reading(user=request.user, name=name)
     except ChatError as error:
         return error_page(request, error)
     if room.is_direct:

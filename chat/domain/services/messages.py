@@ -1,209 +1,36 @@
-"""Every change to rooms, memberships and messages: validate, write in a
-transaction, broadcast on commit. The consumer, views, admin and commands all call
-these; none of them writes models directly.
-"""
+"""Messages: send (one, a batch, direct), edit, delete; each broadcast on commit."""
 
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from chat.domain import events
-from chat.domain.confusables import username_keys
+from chat.domain import events, payloads
+from chat.domain.access import (
+    message_for_change,
+    refuse_if_muted,
+    room_for_member,
+    user_by_username,
+)
 from chat.domain.errors import ChatError
 from chat.domain.rules import (
     client_id_clean,
     message_body_clean,
-    room_name_clean,
-    room_ref_clean,
-    topic_clean,
 )
-from chat.domain.selectors import (
-    no_such_room,
-    refuse_if_banned,
-    refuse_if_muted,
-    refuse_if_site_banned,
-    room_for_member,
-    unread_count,
-    username_looks_taken,
-)
+from chat.domain.services.rooms import direct_room_get_or_create
 from chat.models import (
-    DIRECT_PREFIX,
     Membership,
     Message,
     ModerationAction,
     Mute,
     Room,
     RoomBan,
-    UsernameKey,
 )
-from chat.realtime import protocol
 
 User = AbstractBaseUser
-
-
-# --- Accounts -----------------------------------------------------------------------
-
-LOOKALIKE_NAME = "this name looks too much like an existing one; choose another"
-
-
-@transaction.atomic
-def user_signup(*, username: str, password: str) -> User:
-    """Create an account, unless its name looks like one already taken."""
-    if username_looks_taken(username):
-        raise ChatError("invalid", LOOKALIKE_NAME)
-    user = get_user_model().objects.create_user(username=username, password=password)
-    # A look-alike that signed up in the same moment holds a key: this one fails.
-    if not username_keys_store(user=user):
-        raise ChatError("invalid", LOOKALIKE_NAME)
-    return user
-
-
-def username_keys_store(*, user: User) -> bool:
-    """Record the keys of the user's current name (after any save that may have
-    changed it); False if another user already holds one of them, which only a
-    path without the look-alike check (admin, a command) or a race can cause."""
-    keys = username_keys(user.get_username())
-    held = set(UsernameKey.objects.filter(user=user).values_list("key", flat=True))
-    if held == keys:
-        return True
-    UsernameKey.objects.filter(user=user).exclude(key__in=keys).delete()
-    UsernameKey.objects.bulk_create(
-        [UsernameKey(user=user, key=key) for key in keys - held], ignore_conflicts=True
-    )
-    return UsernameKey.objects.filter(user=user).count() == len(keys)
-
-
-# --- Rooms and memberships -----------------------------------------------------------
-
-
-@transaction.atomic
-def room_create(
-    *, user: User, name: str, kind: str = Room.Kind.PUBLIC, topic: str = ""
-) -> Room:
-    """Create a public or private room owned by `user`."""
-    refuse_if_site_banned(user)
-    if kind not in (Room.Kind.PUBLIC, Room.Kind.PRIVATE):
-        raise ChatError("invalid", "a room is public or private")
-    topic = topic_clean(topic)
-    name = room_name_clean(name)
-    refuse_if_over_room_quota(user)
-    room, created = Room.objects.get_or_create(
-        name=name, defaults={"kind": kind, "topic": topic, "created_by": user}
-    )
-    if not created:
-        raise ChatError("invalid", f"a room named '{name}' already exists")
-    Membership.objects.create(room=room, user=user, role=Membership.Role.OWNER)
-    return room
-
-
-def refuse_if_over_room_quota(user: User) -> None:
-    """At most CHAT_ROOMS_PER_HOUR new rooms by a member in any hour (staff are
-    trusted). Counted from the rooms, so it holds across workers and restarts."""
-    if user.is_staff:
-        return
-    # Creations by one user wait for each other here, so parallel requests
-    # cannot all see room for one more.
-    get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
-    limit = settings.CHAT_ROOMS_PER_HOUR
-    window = timedelta(hours=1)
-    now = timezone.now()
-    recent = list(
-        Room.objects.filter(created_by=user, created_at__gt=now - window)
-        .exclude(kind=Room.Kind.DIRECT)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)[:limit]
-    )
-    if len(recent) < limit:
-        return
-    # A place frees up when the limit-th newest room leaves the window.
-    retry_after = max(1, round((recent[-1] + window - now).total_seconds()))
-    raise ChatError(
-        "rate_limited",
-        f"you can create at most {limit} rooms an hour;"
-        f" try again in {-(-retry_after // 60)} minutes",
-        retryAfter=retry_after,
-    )
-
-
-@transaction.atomic
-def room_join(*, user: User, name: str) -> Room:
-    """Make `user` a member of the room, creating a missing public room as in the
-    tutorial. Private and direct rooms need an existing membership."""
-    ref = room_ref_clean(name)
-    refuse_if_site_banned(user)
-    room = Room.objects.filter(name=ref).first()
-    if room is None:
-        if ref.startswith(DIRECT_PREFIX):
-            raise no_such_room()  # as for another pair's conversation
-        try:
-            with transaction.atomic():
-                return room_create(user=user, name=ref)
-        except ChatError:
-            # Created by someone else a moment ago: join it like any other. Any
-            # other refusal (over the room quota) is the answer.
-            room = Room.objects.filter(name=ref).first()
-            if room is None:
-                raise
-    refuse_if_banned(room, user)
-    if Membership.objects.filter(room=room, user=user).exists():
-        return room
-    if room.is_direct:
-        raise no_such_room()
-    if room.kind != Room.Kind.PUBLIC:
-        # Its name is taken, which creating it would tell anyway; nothing more.
-        raise ChatError("forbidden", "this room is private: a member has to add you")
-    Membership.objects.get_or_create(room=room, user=user)
-    return room
-
-
-@transaction.atomic
-def membership_add(
-    *, room: Room, user: User, role: str = Membership.Role.MEMBER
-) -> Membership:
-    """Add `user` to a public or private room (an invitation, or staff in admin)."""
-    if room.is_direct:
-        raise ChatError("invalid", "a direct conversation has exactly its two members")
-    membership, _ = Membership.objects.get_or_create(
-        room=room, user=user, defaults={"role": role}
-    )
-    return membership
-
-
-def room_invite(*, user: User, room_name: str, username: str) -> Membership:
-    """Add `username` to a room: its owner, a moderator or staff only."""
-    refuse_if_site_banned(user)
-    room, membership = room_for_member(user=user, name=room_name)
-    if not (membership.can_moderate or user.is_staff):
-        raise ChatError(
-            "forbidden", "only the room's owner or a moderator can add people"
-        )
-    invitee = get_user_model().objects.filter(username=username, is_active=True).first()
-    if invitee is None:
-        raise ChatError("not_found", f"no user named '{username}'")
-    return membership_add(room=room, user=invitee)
-
-
-def direct_room_get_or_create(*, user: User, other: User) -> Room:
-    """The direct room of two users, created with both memberships on first use."""
-    name = Room.direct_name(user.pk, other.pk)
-    with transaction.atomic():
-        room, created = Room.objects.get_or_create(
-            name=name, defaults={"kind": Room.Kind.DIRECT, "created_by": user}
-        )
-        if created:
-            Membership.objects.bulk_create(
-                [Membership(room=room, user=user), Membership(room=room, user=other)]
-            )
-    return room
-
-
-# --- Messages -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -387,11 +214,7 @@ def direct_message_send(
     """Store a message in the direct room of `user` and `to_username`."""
     body = message_body_clean(body)
     client_id = client_id_clean(client_id)
-    recipient = (
-        get_user_model().objects.filter(username=to_username, is_active=True).first()
-    )
-    if recipient is None:
-        raise ChatError("not_found", f"no user named '{to_username}'")
+    recipient = user_by_username(to_username)
     if recipient.pk == user.pk:
         raise ChatError("invalid", "you cannot send a direct message to yourself")
     with transaction.atomic():
@@ -464,20 +287,14 @@ def _room_seq_next(room: Room) -> int:
 
 
 def _emit_new_message(message: Message) -> None:
+    """Broadcast a new message on commit: to the room, or as a direct message to
+    both users' sockets (each told whether it wrote it)."""
     room, author = message.room, message.author
-    common = {
-        "id": message.pk,
-        "room": room.name,
-        "seq": message.seq,
-        "message": message.body,
-        "time": protocol.iso(message.created_at),
-        "clientId": message.client_id,
-    }
     if not room.is_direct:
         events.emit_on_commit(
             [events.room_group(room.pk)],
             "receive_message",
-            {**common, "username": author.get_username()},
+            payloads.message_object(message),
         )
         return
     recipient = _direct_peer(room, author)
@@ -485,12 +302,9 @@ def _emit_new_message(message: Message) -> None:
         events.emit_on_commit(
             [events.user_group(user.pk)],
             "private_message",
-            {
-                **common,
-                "from": author.get_username(),
-                "to": recipient.get_username(),
-                "isSelf": user.pk == author.pk,
-            },
+            payloads.direct_message_object(
+                message, recipient, for_author=user.pk == author.pk
+            ),
         )
 
 
@@ -503,7 +317,7 @@ def message_edit(*, user: User, message_id: int, body: str) -> Message:
     """Replace a message's text: its author, a room moderator or staff only."""
     body = message_body_clean(body)
     with transaction.atomic():
-        message = _message_for_change(user, message_id)
+        message = message_for_change(user, message_id)
         refuse_if_muted(message.room, user)
         message.body = body
         message.edited_at = timezone.now()
@@ -516,7 +330,7 @@ def message_edit(*, user: User, message_id: int, body: str) -> Message:
                 "room": message.room.name,
                 "id": message.pk,
                 "message": message.body,
-                "editedAt": protocol.iso(message.edited_at),
+                "editedAt": payloads.iso(message.edited_at),
                 "seq": message.changed_seq,
             },
         )
@@ -526,7 +340,7 @@ def message_edit(*, user: User, message_id: int, body: str) -> Message:
 def message_delete(*, user: User, message_id: int) -> Message:
     """Soft-delete a message (kept for audit): its author, a moderator or staff."""
     with transaction.atomic():
-        message = _message_for_change(user, message_id, allow_deleted=True)
+        message = message_for_change(user, message_id, allow_deleted=True)
         if message.is_deleted:
             return message
         message.deleted_at = timezone.now()
@@ -547,58 +361,3 @@ def message_delete(*, user: User, message_id: int) -> Message:
             {"room": message.room.name, "id": message.pk, "seq": message.changed_seq},
         )
     return message
-
-
-def _message_for_change(
-    user: User, message_id: int, *, allow_deleted: bool = False
-) -> Message:
-    """The message, locked for a change by `user`, or not_found / forbidden.
-
-    Someone who cannot read the room gets not_found, so ids reveal nothing.
-    """
-    message = (
-        Message.objects.select_for_update()
-        .select_related("room", "author")
-        .filter(pk=message_id)
-        .first()
-    )
-    if message is None or (message.is_deleted and not allow_deleted):
-        raise ChatError("not_found", "no such message")
-    membership = Membership.objects.filter(room=message.room, user=user).first()
-    readable = membership is not None or message.room.kind == Room.Kind.PUBLIC
-    if not readable and not user.is_staff:
-        raise ChatError("not_found", "no such message")
-    # A ban refuses everything in the room, their own old messages included.
-    refuse_if_banned(message.room, user)
-    may_moderate = user.is_staff or (membership is not None and membership.can_moderate)
-    if message.author_id != user.pk and not may_moderate:
-        raise ChatError("forbidden", "only the author or a moderator can change this")
-    return message
-
-
-# --- Read markers ---------------------------------------------------------------
-
-
-def room_mark_read(*, user: User, room_name: str, message_id: int) -> int:
-    """Move the user's read marker forward to `message_id`; returns what is unread.
-
-    The user's other sockets are told, so badges clear on every tab and device.
-    """
-    with transaction.atomic():
-        room, membership = room_for_member(user=user, name=room_name)
-        if not Message.objects.filter(room=room, pk=message_id).exists():
-            raise ChatError("not_found", "no such message in this room")
-        if membership.last_read_id is None or membership.last_read_id < message_id:
-            membership.last_read_id = message_id
-            membership.save(update_fields=["last_read"])
-        unread = unread_count(membership)
-        events.emit_on_commit(
-            [events.user_group(user.pk)],
-            "room_read",
-            {
-                "room": room.name,
-                "lastReadId": membership.last_read_id,
-                "unread": unread,
-            },
-        )
-    return unread

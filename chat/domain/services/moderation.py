@@ -8,24 +8,24 @@ Every action is recorded as a ModerationAction.
 import logging
 from datetime import datetime, timedelta
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from chat.domain import events
+from chat.domain import events, payloads
+from chat.domain.access import (
+    may_moderate,
+    membership_of,
+    no_such_room,
+    room_named,
+    user_by_username,
+)
 from chat.domain.errors import ChatError
-from chat.domain.rules import room_ref_clean
-from chat.domain.selectors import no_such_room
 from chat.models import Membership, ModerationAction, Mute, Room, RoomBan, SiteBan
-from chat.realtime import protocol
 
 User = AbstractBaseUser
 REASON_MAX = 250
 MUTE_MAX_MINUTES = 7 * 24 * 60
-# Close codes of a socket whose user may no longer chat (docs/PROTOCOL.md).
-CLOSE_FORBIDDEN = 4403
-CLOSE_SESSION_ENDED = 4401
 
 Kind = ModerationAction.Kind
 logger = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def room_mute(
         "muted",
         {
             "room": room.name,
-            "until": protocol.iso(until),
+            "until": payloads.iso(until),
             "reason": reason,
             "by": _signed(actor),
         },
@@ -128,7 +128,7 @@ def site_ban(
         user=target,
         defaults={"reason": reason, "expires_at": expires_at, "created_by": actor},
     )
-    user_sockets_close(target.pk, CLOSE_FORBIDDEN)
+    events.user_sessions_end(target.pk, events.END_REFUSED)
     _record(actor, Kind.SITE_BAN, target=target, reason=reason, expires_at=expires_at)
     return ban
 
@@ -138,11 +138,6 @@ def site_unban(*, actor: User, username: str) -> None:
     target = _staff_over(actor, username, "")
     SiteBan.objects.filter(user=target).delete()
     _record(actor, Kind.SITE_UNBAN, target=target)
-
-
-def user_sockets_close(user_id: int, code: int) -> None:
-    """Close every socket of the user, on every worker, once this commits."""
-    events.control_on_commit([events.user_group(user_id)], "close", code=code)
 
 
 # --- Who may act on whom -------------------------------------------------------------
@@ -158,60 +153,32 @@ def _moderated(
     never joined) is "no such member", and staff and the room's moderators are
     refused alike."""
     _check_reason(reason)
-    room = Room.objects.filter(name=room_ref_clean(room_name)).first()
-    if room is None or room.is_direct:
+    room = room_named(room_name)
+    if room.is_direct:
         raise no_such_room()
-    actor_membership = _membership(actor, room)
-    if not actor.is_staff and not (actor_membership and actor_membership.can_moderate):
+    actor_membership = membership_of(actor, room)
+    if not may_moderate(actor, actor_membership):
         if actor_membership is None and room.kind != Room.Kind.PUBLIC:
             raise no_such_room()
         raise ChatError("forbidden", "only the room's moderators can do this")
-    target = _member_named(room, username, allow_outsider=actor.is_staff)
+    # Staff (in admin) may also name someone who is not a member, to ban them
+    # before they come.
+    target = user_by_username(username, member_of=None if actor.is_staff else room)
     if target.pk == actor.pk:
         raise ChatError("invalid", "you cannot moderate yourself")
-    if not actor.is_staff and (target.is_staff or _may_moderate(target, room)):
+    if not actor.is_staff and may_moderate(target, membership_of(target, room)):
         raise ChatError("forbidden", "you cannot moderate this member")
     return room, target
-
-
-def _member_named(room: Room, username: str, *, allow_outsider: bool) -> User:
-    """An active member of `room` named `username`; staff (in admin) may also
-    name someone who is not a member, to ban them before they come."""
-    users = get_user_model().objects.filter(username=username, is_active=True)
-    if not allow_outsider:
-        users = users.filter(memberships__room=room)
-    target = users.first()
-    if target is None:
-        raise ChatError("not_found", f"no member named '{username}' in this room")
-    return target
 
 
 def _staff_over(actor: User, username: str, reason: str) -> User:
     _check_reason(reason)
     if not actor.is_staff:
         raise ChatError("forbidden", "only staff can ban from the site")
-    target = _user_named(username)
+    target = user_by_username(username, include_inactive=True)
     if target.pk == actor.pk:
         raise ChatError("invalid", "you cannot moderate yourself")
     return target
-
-
-def _may_moderate(user: User, room: Room) -> bool:
-    if user.is_staff:
-        return True
-    membership = _membership(user, room)
-    return membership is not None and membership.can_moderate
-
-
-def _membership(user: User, room: Room) -> Membership | None:
-    return Membership.objects.filter(room=room, user=user).first()
-
-
-def _user_named(username: str) -> User:
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise ChatError("not_found", f"no user named '{username}'")
-    return user
 
 
 def _check_reason(reason: str) -> None:

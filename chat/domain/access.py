@@ -1,0 +1,180 @@
+"""Every "may this user see or do that" rule, once. Services and selectors find
+and authorise through here, then act.
+
+What an outsider hears of a private or direct room is what they hear of a room
+that does not exist, and the same for messages and members: answers never tell
+"exists but not yours" from "does not exist".
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Exists, OuterRef, Subquery
+
+from chat.domain import payloads
+from chat.domain.errors import ChatError, SiteBanned
+from chat.domain.rules import room_ref_clean
+from chat.models import Membership, Message, Mute, Room, RoomBan, SiteBan
+
+User = AbstractBaseUser
+
+
+def no_such_room() -> ChatError:
+    return ChatError("not_found", "no such room")
+
+
+def banned() -> ChatError:
+    return ChatError("forbidden", "you are banned from this room")
+
+
+# --- Rooms ----------------------------------------------------------------------------
+
+
+def room_named(name: str) -> Room:
+    """The room called `name` (a reference as clients write it), or not_found."""
+    room = Room.objects.filter(name=room_ref_clean(name)).first()
+    if room is None:
+        raise no_such_room()
+    return room
+
+
+def membership_of(user: User, room: Room) -> Membership | None:
+    return Membership.objects.filter(room=room, user=user).first()
+
+
+def room_for_member(*, user: User, name: str) -> tuple[Room, Membership]:
+    """The room `name` and the user's membership in it, or not_found / forbidden."""
+    room = room_named(name)
+    # One query for the membership and the sanctions on it: this is every send's path.
+    sanctions = {"room": room, "user": user}
+    membership = (
+        Membership.objects.filter(room=room, user=user)
+        .annotate(
+            banned=Exists(RoomBan.objects.active().filter(**sanctions)),
+            muted_until=Subquery(
+                Mute.objects.active().filter(**sanctions).values("expires_at")[:1]
+            ),
+        )
+        .first()
+    )
+    if membership is None:
+        refuse_if_banned(room, user)
+        if room.kind == Room.Kind.PUBLIC:
+            raise ChatError("forbidden", "join the room first")
+        raise no_such_room()
+    if membership.banned:
+        raise banned()
+    return room, membership
+
+
+def room_for_reading(*, user: User, name: str) -> Room:
+    """A public room, or a private or direct one the user is a member of."""
+    room = room_named(name)
+    refuse_if_banned(room, user)
+    is_member = Membership.objects.filter(room=room, user=user).exists
+    if room.kind != Room.Kind.PUBLIC and not is_member():
+        raise no_such_room()
+    return room
+
+
+def refuse_if_banned(room: Room, user: User) -> None:
+    if RoomBan.objects.active().filter(room=room, user=user).exists():
+        raise banned()
+
+
+def refuse_if_muted(
+    room: Room, user: User, membership: Membership | None = None
+) -> None:
+    """`membership` from room_for_member carries its mute already: no query."""
+    if membership is not None:
+        until = membership.muted_until
+    else:
+        mute = Mute.objects.active().filter(room=room, user=user).first()
+        until = mute.expires_at if mute else None
+    if until is not None:
+        when = payloads.iso(until)
+        raise ChatError("forbidden", f"you are muted in this room until {when}")
+
+
+def may_moderate(user: User, membership: Membership | None) -> bool:
+    """Staff anywhere; a room's owner and moderators (by `membership`) in it."""
+    return user.is_staff or (membership is not None and membership.can_moderate)
+
+
+# --- Users ----------------------------------------------------------------------------
+
+
+def user_by_username(
+    username: str, *, member_of: Room | None = None, include_inactive: bool = False
+) -> Any:
+    """The user called `username`: active ones only unless `include_inactive`
+    (staff lifting a ban), and with `member_of`, only a member of that room.
+    Anyone else is not_found, so the answer does not tell a deactivated account
+    from one that never existed."""
+    users = get_user_model().objects.filter(username=username)
+    if not include_inactive:
+        users = users.filter(is_active=True)
+    if member_of is not None:
+        users = users.filter(memberships__room=member_of)
+    user = users.first()
+    if user is None:
+        if member_of is not None:
+            raise ChatError("not_found", f"no member named '{username}' in this room")
+        raise ChatError("not_found", f"no user named '{username}'")
+    return user
+
+
+def user_is_site_banned(user: User) -> bool:
+    return SiteBan.objects.active().filter(user=user).exists()
+
+
+def refuse_if_site_banned(user: User) -> None:
+    """A site ban closes the user's sockets, but their session still reaches the
+    pages: every service acting on the site's rooms asks here first."""
+    if user_is_site_banned(user):
+        raise SiteBanned()
+
+
+def users_refused(user_ids: Iterable[int]) -> set[int]:
+    """Those of `user_ids` who may no longer chat: deactivated (by any path: a
+    QuerySet.update or a script sends no signal), gone, or banned from the site."""
+    wanted = set(user_ids)
+    allowed = (
+        get_user_model()
+        .objects.filter(pk__in=wanted, is_active=True)
+        .exclude(Exists(SiteBan.objects.active().filter(user=OuterRef("pk"))))
+        .values_list("pk", flat=True)
+    )
+    return wanted - set(allowed)
+
+
+# --- Messages -------------------------------------------------------------------------
+
+
+def message_for_change(
+    user: User, message_id: int, *, allow_deleted: bool = False
+) -> Message:
+    """The message, locked for a change by `user` (call inside a transaction),
+    or not_found / forbidden.
+
+    Someone who cannot read the room gets not_found, so ids reveal nothing.
+    """
+    message = (
+        Message.objects.select_for_update()
+        .select_related("room", "author")
+        .filter(pk=message_id)
+        .first()
+    )
+    if message is None or (message.is_deleted and not allow_deleted):
+        raise ChatError("not_found", "no such message")
+    membership = membership_of(user, message.room)
+    readable = membership is not None or message.room.kind == Room.Kind.PUBLIC
+    if not readable and not user.is_staff:
+        raise ChatError("not_found", "no such message")
+    # A ban refuses everything in the room, their own old messages included.
+    refuse_if_banned(message.room, user)
+    if message.author_id != user.pk and not may_moderate(user, membership):
+        raise ChatError("forbidden", "only the author or a moderator can change this")
+    return message

@@ -1,0 +1,22 @@
+"""Every read, by topic; access rules through chat.domain.access. Results are
+shaped by chat.domain.payloads, so every transport presents the same thing."""
+
+from chat.domain.selectors.messages import RoomSync, history_page, room_sync
+from chat.domain.selectors.rooms import (
+    direct_room_between,
+    room_directory,
+    rooms_of_user,
+    unread_count,
+)
+from chat.domain.selectors.users import username_looks_taken
+
+__all__ = [
+    "RoomSync",
+    "direct_room_between",
+    "history_page",
+    "room_directory",
+    "room_sync",
+    "rooms_of_user",
+    "unread_count",
+    "username_looks_taken",
+]

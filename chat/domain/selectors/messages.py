@@ -1,0 +1,86 @@
+"""Reads of a room's messages: history pages and the resync of a joining client."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import F
+
+from chat.domain import payloads
+from chat.domain.access import room_for_reading
+from chat.models import Membership, Message, Room
+
+User = AbstractBaseUser
+
+
+def _messages_of(room: Room):
+    return Message.objects.filter(room=room).select_related("author")
+
+
+def history_page(
+    *, user: User, room_name: str, before_id: int | None, limit: int
+) -> dict[str, Any]:
+    """Up to `limit` messages older than `before_id` (or the newest), oldest first."""
+    room = room_for_reading(user=user, name=room_name)
+    messages = _messages_of(room)
+    if before_id is not None:
+        messages = messages.filter(pk__lt=before_id)
+    rows = list(messages.order_by("-id")[: limit + 1])
+    return {
+        "messages": [
+            payloads.message_object(m, room.name) for m in reversed(rows[:limit])
+        ],
+        "hasMore": len(rows) > limit,
+    }
+
+
+@dataclass(frozen=True)
+class RoomSync:
+    messages: list[dict[str, Any]]
+    has_more: bool
+    # The client has every change up to this seq; later ones reach it as events.
+    seq: int
+    # A direct room's two usernames (empty for other rooms).
+    direct_members: list[str]
+
+
+def room_sync(*, room: Room, after: int | None) -> RoomSync:
+    """What a socket that just joined `room` needs: the newest history page, or with
+    `after`, every change since that seq (paged; ask again from `seq`).
+
+    `room.last_seq` must have been read before the socket joined the room's group.
+    Each query reads the room's seq in the same statement as the messages, so the
+    two agree and the consumer can drop broadcasts the reply already holds.
+    """
+    messages = _messages_of(room).annotate(room_seq=F("room__last_seq"))
+    if after is None:
+        limit = settings.CHAT_HISTORY_PAGE
+        rows = list(messages.order_by("-id")[: limit + 1])
+        has_more = len(rows) > limit
+        rows = rows[:limit][::-1]
+        seq = rows[-1].room_seq if rows else room.last_seq
+    else:
+        limit = settings.CHAT_RESYNC_MAX
+        rows = list(
+            messages.filter(changed_seq__gt=after).order_by("changed_seq")[: limit + 1]
+        )
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        if has_more:
+            seq = rows[-1].changed_seq
+        else:
+            # Below `after` only if the server's history was reset (see PROTOCOL).
+            seq = rows[-1].room_seq if rows else room.last_seq
+    return RoomSync(
+        messages=[payloads.message_object(m, room.name) for m in rows],
+        has_more=has_more,
+        seq=seq,
+        direct_members=_member_names(room) if room.is_direct else [],
+    )
+
+
+def _member_names(room: Room) -> list[str]:
+    return sorted(
+        Membership.objects.filter(room=room).values_list("user__username", flat=True)
+    )

@@ -1,0 +1,108 @@
+"""Reads of rooms: a user's rooms with their unread counts, and the directory."""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from chat.models import Membership, Message, Room, RoomBan
+
+User = AbstractBaseUser
+
+
+def unread_count(membership: Membership) -> int:
+    return _unread_messages(
+        room_id=membership.room_id,
+        user_id=membership.user_id,
+        last_read_id=membership.last_read_id or 0,
+    ).count()
+
+
+def _unread_messages(*, room_id: Any, user_id: Any, last_read_id: Any):
+    return Message.objects.filter(
+        room_id=room_id, pk__gt=last_read_id, deleted_at__isnull=True
+    ).exclude(author_id=user_id)
+
+
+def rooms_of_user(*, user: User) -> list[dict[str, Any]]:
+    """The user's rooms with unread counts and last message ids, in two queries."""
+    unread = (
+        _unread_messages(
+            room_id=OuterRef("room_id"),
+            user_id=OuterRef("user_id"),
+            last_read_id=Coalesce(OuterRef("last_read_id"), Value(0)),
+        )
+        .values("room_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    last_message = (
+        Message.objects.filter(room_id=OuterRef("room_id"), deleted_at__isnull=True)
+        .order_by("-pk")
+        .values("pk")[:1]
+    )
+    banned = RoomBan.objects.active().filter(room=OuterRef("room_id"), user=user)
+    memberships = (
+        Membership.objects.filter(user=user)
+        # A room the user is banned from is not theirs, even with a membership.
+        .exclude(Exists(banned))
+        .select_related("room")
+        .annotate(
+            unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+            last_message_id=Subquery(last_message, output_field=IntegerField()),
+        )
+        .order_by("room__kind", "room__name")
+    )
+    memberships = list(memberships)
+    peers = _direct_peers(user, [m.room_id for m in memberships if m.room.is_direct])
+    return [
+        {
+            "room": m.room.name,
+            "kind": m.room.kind,
+            "topic": m.room.topic,
+            "role": m.role,
+            "seq": m.room.last_seq,
+            "unread": m.unread,
+            "lastMessageId": m.last_message_id,
+            "lastReadId": m.last_read_id,
+            **({"with": peers.get(m.room_id)} if m.room.is_direct else {}),
+        }
+        for m in memberships
+    ]
+
+
+def _direct_peers(user: User, room_ids: list[int]) -> dict[int, str]:
+    """For each direct room, the other member's username."""
+    if not room_ids:
+        return {}
+    rows = (
+        Membership.objects.filter(room_id__in=room_ids)
+        .filter(~Q(user=user))
+        .values_list("room_id", "user__username")
+    )
+    return dict(rows)
+
+
+def direct_room_between(*, user: User, other: User) -> Room | None:
+    return Room.objects.filter(name=Room.direct_name(user.pk, other.pk)).first()
+
+
+def room_directory(*, user: User, query: str = "") -> list[dict[str, Any]]:
+    """Public rooms whose name or topic contains `query`, busiest first."""
+    rooms = Room.objects.filter(kind=Room.Kind.PUBLIC)
+    if query := query.strip():
+        rooms = rooms.filter(Q(name__icontains=query) | Q(topic__icontains=query))
+    rooms = rooms.annotate(
+        member_count=Count("memberships"),
+        is_member=Count("memberships", filter=Q(memberships__user=user)),
+    ).order_by("-member_count", "name")[:200]
+    return [
+        {
+            "name": room.name,
+            "topic": room.topic,
+            "members": room.member_count,
+            "is_member": bool(room.is_member),
+        }
+        for room in rooms
+    ]

@@ -1,0 +1,51 @@
+"""Every change, by topic: validate, write in a transaction, broadcast on commit.
+The transports, the pages, admin and commands all call these (named
+<entity>_<action>); none of them writes models directly."""
+
+from chat.domain.services import moderation
+from chat.domain.services.accounts import (
+    LOOKALIKE_NAME,
+    user_signup,
+    username_keys_store,
+)
+from chat.domain.services.messages import (
+    Draft,
+    SentMessage,
+    direct_message_send,
+    message_delete,
+    message_draft,
+    message_edit,
+    message_send,
+    messages_send_many,
+)
+from chat.domain.services.reads import room_mark_read
+from chat.domain.services.rooms import (
+    direct_room_get_or_create,
+    membership_add,
+    refuse_if_over_room_quota,
+    room_create,
+    room_invite,
+    room_join,
+)
+
+__all__ = [
+    "LOOKALIKE_NAME",
+    "Draft",
+    "SentMessage",
+    "direct_message_send",
+    "direct_room_get_or_create",
+    "membership_add",
+    "message_delete",
+    "message_draft",
+    "message_edit",
+    "message_send",
+    "messages_send_many",
+    "moderation",
+    "refuse_if_over_room_quota",
+    "room_create",
+    "room_invite",
+    "room_join",
+    "room_mark_read",
+    "user_signup",
+    "username_keys_store",
+]

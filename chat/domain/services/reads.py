@@ -1,0 +1,41 @@
+"""Read markers: how far each member has read each room."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from chat.domain import events
+from chat.domain.access import (
+    room_for_member,
+)
+from chat.domain.errors import ChatError
+from chat.domain.selectors import unread_count
+from chat.models import (
+    Message,
+)
+
+User = AbstractBaseUser
+
+
+def room_mark_read(*, user: User, room_name: str, message_id: int) -> int:
+    """Move the user's read marker forward to `message_id`; returns what is unread.
+
+    The user's other sockets are told, so badges clear on every tab and device.
+    """
+    with transaction.atomic():
+        room, membership = room_for_member(user=user, name=room_name)
+        if not Message.objects.filter(room=room, pk=message_id).exists():
+            raise ChatError("not_found", "no such message in this room")
+        if membership.last_read_id is None or membership.last_read_id < message_id:
+            membership.last_read_id = message_id
+            membership.save(update_fields=["last_read"])
+        unread = unread_count(membership)
+        events.emit_on_commit(
+            [events.user_group(user.pk)],
+            "room_read",
+            {
+                "room": room.name,
+                "lastReadId": membership.last_read_id,
+                "unread": unread,
+            },
+        )
+    return unread
