@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, Phase, given, note
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from chat.realtime.websocket import HANDLERS
+from chat.realtime.dispatch import HANDLERS
 
 from .wsclient import Socket, close_all, open_socket
 

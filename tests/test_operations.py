@@ -16,7 +16,7 @@ from chat.domain import events
 from chat.infra import ratelimit, worker
 from chat.infra.logcontext import ContextFilter
 from chat.models import Message
-from chat.realtime.websocket import Delivered
+from chat.realtime.session import Delivered
 from chat.web import views
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -47,11 +47,14 @@ class Broadcast:
     # Every socket of this user skips the frame (e.g. their own typing).
     skip_user_id: int | None = None
 
+    def frame(self) -> dict[str, Any]:
+        return payloads.event_frame(self.event, self.data)
+
     def layer_message(self) -> dict[str, Any]:
         # Encoded once here rather than once per receiving socket.
         return {
             "type": EVENT_TYPE,
-            "text": payloads.encode(payloads.event_frame(self.event, self.data)),
+            "text": payloads.encode(self.frame()),
             "room": self.data.get("room"),
             "seq": self.data.get("seq"),
             "skip_user": self.skip_user_id,
@@ -160,6 +163,21 @@ async def broadcast(
 ) -> None:
     """Send a frame that records nothing (typing, presence) straight away."""
     await send(Broadcast(g, event, data, skip_user_id) for g in groups)
+
+
+@dataclass(frozen=True)
+class RoomRef:
+    """A room as the live path keeps it while a client is in it: no query needed
+    to address its events."""
+
+    id: int
+    name: str
+    is_direct: bool
+    audience: list[str]  # the groups that hear this room's events
+
+
+def room_ref(room: Any) -> RoomRef:
+    return RoomRef(room.pk, room.name, room.is_direct, room_audience(room))
 
 
 def room_audience(room: Any) -> list[str]:

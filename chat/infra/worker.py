@@ -42,7 +42,6 @@ from chat.domain.errors import ChatError
 
 logger = logging.getLogger(__name__)
 
-CLOSE_SERVICE_RESTART = 1012  # RFC 6455: reconnect, the service is restarting
 PROBE_EVERY_UP = 5.0  # seconds between layer probes while it works
 PROBE_EVERY_DOWN = 1.0  # ... and while it is down: recover quickly
 PROBE_TIMEOUT = 2.0
@@ -61,7 +60,10 @@ LAYER_ERRORS = (redis.exceptions.RedisError, OSError, TimeoutError)
 
 
 class Socket(Protocol):
-    async def close(self, code: int | None = None) -> None: ...
+    """A live client session of this worker (chat.realtime.session.Session)."""
+
+    async def restart(self) -> None:
+        """End it so that its client comes back and resyncs."""
 
 
 class _LoopState:
@@ -93,6 +95,10 @@ def _state() -> _LoopState:
     if state is None:
         state = _states[loop] = _LoopState()
     return state
+
+
+def channel_layer() -> Any:
+    return get_channel_layer()
 
 
 def name() -> str:
@@ -237,12 +243,12 @@ def open_sockets() -> int:
 
 
 async def sockets_restart(reason: str) -> None:
-    """Close every socket of this event loop with 1012 so its client resyncs."""
+    """End every session of this event loop so that its client resyncs."""
     sockets = list(_state().sockets)
-    logger.warning("closing %d sockets with 1012: %s", len(sockets), reason)
+    logger.warning("restarting %d sessions: %s", len(sockets), reason)
     for sock in sockets:
         try:
-            await sock.close(code=CLOSE_SERVICE_RESTART)
+            await sock.restart()
         except Exception:
             logger.exception("could not close a socket")
 
@@ -327,7 +333,7 @@ async def send_committed(broadcasts: Iterable[Outgoing]) -> None:
     stored whatever happens here, so its reply must say so (a retry of a message
     with its clientId finds it; one without would store it twice). What does not
     go out is published again once the layer is back; sockets drop a room's seq
-    they already sent (chat.realtime.websocket.Delivered)."""
+    they already sent (chat.realtime.session.Delivered)."""
     broadcasts = list(broadcasts)
     if not broadcasts:
         return

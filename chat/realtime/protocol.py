@@ -207,3 +207,11 @@ def error_frame(error: ChatError, ack: AckId | None) -> dict[str, Any]:
     if ack is None:
         return event_frame("error", detail)
     return ack_frame(ack, "error", **detail)
+
+
+def too_big(data: str | bytes, limit: int) -> bool:
+    """Whether a client frame is over `limit` bytes (CHAT_MAX_FRAME_BYTES)."""
+    if isinstance(data, bytes):
+        return len(data) > limit
+    # A character is 1 to 4 bytes in UTF-8: encode only when it could matter.
+    return len(data) * 4 > limit and len(data.encode()) > limit

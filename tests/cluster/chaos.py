@@ -21,7 +21,7 @@ SEND_TIMEOUT = 12  # a send blocked this long is treated as lost and resent
 class Window:
     """The seqs of one room a client holds: all up to `floor`, and `above`.
 
-    The same idea as the server's chat.realtime.websocket.Delivered, written again on
+    The same idea as the server's chat.realtime.session.Delivered, written again on
     purpose: the test keeps its own count rather than trust the code it checks."""
 
     def __init__(self, floor: int) -> None:

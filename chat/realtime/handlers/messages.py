@@ -1,0 +1,97 @@
+"""send_message, private_message, edit_message, delete_message and typing."""
+
+from typing import Any
+
+from chat.domain import events, payloads, services
+from chat.domain.rules import room_ref_clean
+from chat.domain.services import activity
+from chat.infra import metrics, writer
+from chat.realtime import protocol
+from chat.realtime.dispatch import Reply, handles
+from chat.realtime.session import Session
+
+
+@handles("send_message", kind="message", stores=True)
+async def send_message(session: Session, data: dict[str, Any]) -> Reply:
+    room = protocol.str_field(data, "room", max_length=64)
+    fields = new_message(data)
+    joined = session.rooms.get(room_ref_clean(room))
+    draft = services.message_draft(
+        user=session.user,
+        room_id=joined.id if joined else None,
+        room_name=room,
+        **fields,
+    )
+    sent = await writer.message_send(draft)
+    metrics.room_messages.inc()
+    return delivered(sent)
+
+
+@handles("private_message", kind="message", stores=True)
+async def private_message(session: Session, data: dict[str, Any]) -> Reply:
+    to_username = protocol.str_field(data, "toUsername", max_length=150)
+    sent = await session.call(
+        services.direct_message_send,
+        user=session.user,
+        to_username=to_username,
+        **new_message(data),
+    )
+    metrics.direct_messages.inc()
+    return delivered(sent)
+
+
+@handles("edit_message", kind="message", stores=True)
+async def edit_message(session: Session, data: dict[str, Any]) -> Reply:
+    message_id = protocol.int_field(data, "id", minimum=1)
+    body = protocol.text_field(data, "message")
+    message = await session.call(
+        services.message_edit, user=session.user, message_id=message_id, body=body
+    )
+    return {"status": "ok", "id": message.pk, "seq": message.changed_seq}
+
+
+@handles("delete_message", kind="message", stores=True)
+async def delete_message(session: Session, data: dict[str, Any]) -> Reply:
+    message_id = protocol.int_field(data, "id", minimum=1)
+    message = await session.call(
+        services.message_delete, user=session.user, message_id=message_id
+    )
+    return {"status": "ok", "id": message.pk, "seq": message.changed_seq}
+
+
+@handles("typing", kind="typing")
+async def typing(session: Session, data: dict[str, Any]) -> Reply:
+    name = room_ref_clean(protocol.str_field(data, "room", max_length=64))
+    joined = session.joined_room(name)
+    is_typing = protocol.bool_field(data, "isTyping")
+    await events.send(
+        activity.typing_changed(
+            room=joined,
+            user_id=session.user_id,
+            username=session.username,
+            is_typing=is_typing,
+        )
+    )
+    return {"status": "ok"}
+
+
+def new_message(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields of send_message and private_message that make the message."""
+    return {
+        "body": protocol.text_field(data, "message"),
+        "client_id": protocol.str_field(
+            data, "clientId", required=False, max_length=64
+        ),
+    }
+
+
+def delivered(sent: services.SentMessage) -> Reply:
+    message = sent.message
+    return {
+        "status": "delivered",
+        "messageId": message.pk,
+        "room": message.room.name,
+        "seq": message.seq,
+        "time": payloads.iso(message.created_at),
+        "duplicate": not sent.created,
+    }

@@ -1,0 +1,84 @@
+"""join_room, leave_room, list_rooms and ping."""
+
+from typing import Any
+
+from django.conf import settings
+
+from chat.domain import events, selectors, services
+from chat.domain.errors import ChatError
+from chat.domain.rules import room_ref_clean
+from chat.domain.services import activity
+from chat.infra import presence
+from chat.realtime import protocol
+from chat.realtime.dispatch import Reply, handles, rows_cost
+from chat.realtime.session import Delivered, Session, announce_room_users
+
+
+def join_cost(data: dict[str, Any]) -> float:
+    # A history page, or a resync of up to CHAT_RESYNC_MAX changes.
+    if data.get("after") is None:
+        return rows_cost(settings.CHAT_HISTORY_PAGE)
+    return rows_cost(settings.CHAT_RESYNC_MAX)
+
+
+@handles("join_room", cost=join_cost, kind="join")
+async def join_room(session: Session, data: dict[str, Any]) -> Reply:
+    name = protocol.str_field(data, "room", max_length=64)
+    after = protocol.int_field(data, "after", required=False, minimum=0)
+    at_cap = len(session.rooms) >= settings.CHAT_MAX_ROOMS_PER_SOCKET
+    if at_cap and room_ref_clean(name) not in session.rooms:
+        limit = settings.CHAT_MAX_ROOMS_PER_SOCKET
+        raise ChatError("invalid", f"a socket can be in at most {limit} rooms")
+    room = await session.call(services.room_join, user=session.user, name=name)
+    joined = events.room_ref(room)
+    first_here = await session.enter_room(joined)
+    # The session is in the room's group before history is read: nothing falls
+    # between the two, and the floor drops what both would deliver.
+    sync = await session.call(selectors.room_sync, room=room, after=after)
+    session.delivered[room.name] = Delivered(sync.seq)
+    users = await room_users(joined, sync.direct_members)
+    if first_here:
+        await events.send(
+            activity.member_joined(
+                room=joined, user_id=session.user_id, username=session.username
+            )
+        )
+        await announce_room_users(joined)
+    return {
+        "status": "ok",
+        "room": room.name,
+        "kind": room.kind,
+        "topic": room.topic,
+        "history": sync.messages,
+        "hasMore": sync.has_more,
+        "users": users,
+        "seq": sync.seq,
+    }
+
+
+async def room_users(joined: events.RoomRef, direct_members: list[str]) -> list[str]:
+    """Who is in the room now; for a direct room, which of its two are online."""
+    if joined.is_direct:
+        online = set(await presence.store().members(presence.SITE))
+        return [name for name in direct_members if name in online]
+    return await presence.store().members(presence.room_scope(joined.id))
+
+
+@handles("leave_room")
+async def leave_room(session: Session, data: dict[str, Any]) -> Reply:
+    name = room_ref_clean(protocol.str_field(data, "room", max_length=64))
+    joined = session.rooms.get(name)
+    if joined is not None:
+        await session.exit_room(joined)
+    return {"status": "ok", "room": name}
+
+
+@handles("list_rooms", cost=rows_cost(100))
+async def list_rooms(session: Session, data: dict[str, Any]) -> Reply:
+    rooms = await session.call(selectors.rooms_of_user, user=session.user)
+    return {"status": "ok", "rooms": rooms}
+
+
+@handles("ping")
+async def ping(session: Session, data: dict[str, Any]) -> Reply:
+    return {"status": "ok"}
