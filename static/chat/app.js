@@ -1,7 +1,7 @@
 // The chat app: a store of rooms and messages kept in step with the server over
 // one socket (protocol v1, docs/PROTOCOL.md), and the DOM kept in step with the
 // store. Ids and classes follow docs/UI-CONTRACT.md.
-import { Connection } from "./connection.js";
+import { connect } from "./transport/index.js";
 import {
   dayKey,
   daySeparator,
@@ -89,7 +89,7 @@ const messageKey = (m) => (m.id != null ? `m${m.id}` : `c${m.clientId}`);
 
 // --- The connection ----------------------------------------------------------------
 
-const conn = new Connection({
+const conn = connect({
   url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/chat/`,
   onEvent: (event, data) => handlers[event]?.(data),
   onOpen: () => {

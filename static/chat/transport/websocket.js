@@ -1,7 +1,8 @@
 // One WebSocket speaking protocol v1 (docs/PROTOCOL.md). It reconnects with
-// exponential backoff and jitter, and stops for good on 4401 (not logged in).
-// `request` sends a frame with an ack id and resolves with the ack's data,
-// rejecting with the error data ({code, msg}) or an Error when the socket drops.
+// exponential backoff and jitter, and stops for good on 4401 (not logged in) and
+// 4403 (not allowed). `request` resolves with the ack's data, rejecting with the
+// error data ({code, msg}) or an Error when the socket drops (transport/acks.js).
+import { Acks, receiveFrame } from "./acks.js";
 
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_FORBIDDEN = 4403; // banned or deactivated: retrying cannot help
@@ -12,16 +13,30 @@ const RESTART_SPREAD_MS = 1000;
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 5000; // a restarted server is back within seconds
 
-export class Connection {
+export class WebSocketTransport {
   constructor({ url, onEvent, onOpen, onDown, onUnauthenticated, onForbidden }) {
     Object.assign(this, { url, onEvent, onOpen, onDown, onUnauthenticated, onForbidden });
-    this.nextAck = 1;
-    this.pending = new Map();
+    this.acks = new Acks();
     this.attempt = 0;
     this.retryTimer = null;
+    this.stopped = false;
     // Back on the network: try now rather than wait out the backoff.
-    window.addEventListener("online", () => this.reconnectNow());
+    this.onNetwork = () => this.reconnectNow();
+    window.addEventListener("online", this.onNetwork);
     this.connect();
+  }
+
+  get isOpen() {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  emit(event, data) {
+    if (this.isOpen) this.send({ event, data });
+  }
+
+  request(event, data) {
+    if (!this.isOpen) return Promise.reject(new Error("not connected"));
+    return this.acks.request(event, data, (frame) => this.send(frame));
   }
 
   reconnectNow() {
@@ -31,8 +46,14 @@ export class Connection {
     this.connect();
   }
 
-  get isOpen() {
-    return this.socket?.readyState === WebSocket.OPEN;
+  // For good: no reconnect, and no more callbacks.
+  close() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    window.removeEventListener("online", this.onNetwork);
+    this.socket?.close();
+    this.acks.failAll(new Error("closed"));
   }
 
   connect() {
@@ -46,9 +67,23 @@ export class Connection {
     socket.addEventListener("close", (e) => this.closed(e.code));
   }
 
+  send(frame) {
+    this.socket.send(JSON.stringify(frame));
+  }
+
+  receive(text) {
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    receiveFrame(frame, this.acks, this.onEvent);
+  }
+
   closed(code) {
-    for (const { reject } of this.pending.values()) reject(new Error("disconnected"));
-    this.pending.clear();
+    this.acks.failAll(new Error("disconnected"));
+    if (this.stopped) return;
     if (code === CLOSE_UNAUTHENTICATED) {
       this.onUnauthenticated();
       return;
@@ -73,39 +108,5 @@ export class Connection {
     const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
     this.attempt += 1;
     return ceiling / 2 + (Math.random() * ceiling) / 2;
-  }
-
-  receive(text) {
-    let frame;
-    try {
-      frame = JSON.parse(text);
-    } catch {
-      return;
-    }
-    if (frame.event !== "ack") {
-      this.onEvent(frame.event, frame.data || {});
-      return;
-    }
-    const waiter = this.pending.get(frame.ack);
-    if (!waiter) return;
-    this.pending.delete(frame.ack);
-    if (frame.data.status === "error") waiter.reject(frame.data);
-    else waiter.resolve(frame.data);
-  }
-
-  emit(event, data) {
-    if (this.isOpen) this.socket.send(JSON.stringify({ event, data }));
-  }
-
-  request(event, data) {
-    return new Promise((resolve, reject) => {
-      if (!this.isOpen) {
-        reject(new Error("not connected"));
-        return;
-      }
-      const ack = this.nextAck++;
-      this.pending.set(ack, { resolve, reject });
-      this.socket.send(JSON.stringify({ event, data, ack }));
-    });
   }
 }
