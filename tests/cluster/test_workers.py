@@ -110,7 +110,9 @@ async def _through_nginx(cluster, nginx: Nginx, close_clients: list) -> None:
     status, body = await asyncio.to_thread(http_get, nginx.url + "/metrics")
     assert status == 200 and b'chat_worker_info{worker="w' in body
     # Static files straight from nginx.
-    status, body = await asyncio.to_thread(http_get, nginx.url + "/static/chat/app.js")
+    status, body = await asyncio.to_thread(
+        http_get, nginx.url + "/static/chat/actions/sync.js"
+    )
     assert status == 200 and b"synchronise" in body
 
     # Sockets through nginx, and one straight on a worker, share a room.

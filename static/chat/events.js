@@ -1,0 +1,89 @@
+// What each server event (protocol v1, docs/PROTOCOL.md) does: the store brought
+// up to date, then the page.
+import { receive } from "./actions/inbox.js";
+import { joinRoom } from "./actions/join.js";
+import { openConversation } from "./actions/navigation.js";
+import { current } from "./store/current.js";
+import { changeMessage } from "./store/messages.js";
+import { online, rooms, roomState, upsertRoom } from "./store/rooms.js";
+import { renderMembers } from "./ui/members.js";
+import { updateMessage } from "./ui/messages.js";
+import { notice } from "./ui/notice.js";
+import { renderSidebar } from "./ui/sidebar.js";
+import { renderTyping } from "./ui/typing.js";
+
+const TYPING_STALE_MS = 5000; // drop someone's indicator whose "stopped" was lost
+
+export const handlers = {
+  receive_message(d) {
+    receive(d.room, d);
+  },
+  private_message(d) {
+    const other = d.isSelf ? d.to : d.from;
+    const room = upsertRoom({ room: d.room, kind: "direct", with: other });
+    if (!current.room && current.peer === other) openConversation(d.room);
+    receive(d.room, { ...d, username: d.from });
+    if (!room.joined) joinRoom(d.room);
+  },
+  message_edited(d) {
+    messageChanged(d.room, d.id, { message: d.message, editedAt: d.editedAt }, d.seq);
+  },
+  message_deleted(d) {
+    messageChanged(d.room, d.id, { deleted: true, message: "" }, d.seq);
+  },
+  user_typing(d) {
+    const room = roomState(d.room);
+    clearTimeout(room.typers.get(d.username));
+    if (d.isTyping) {
+      room.typers.set(d.username, setTimeout(() => {
+        room.typers.delete(d.username);
+        renderTyping();
+      }, TYPING_STALE_MS));
+    } else {
+      room.typers.delete(d.username);
+    }
+    renderTyping();
+  },
+  room_users(d) {
+    roomState(d.room).users = d.users;
+    if (d.room === current.room) renderMembers();
+  },
+  presence_update(d) {
+    online.clear();
+    for (const name of d.online) online.add(name);
+    renderSidebar();
+  },
+  room_read(d) {
+    const room = roomState(d.room);
+    room.unread = d.unread;
+    room.lastReadId = d.lastReadId;
+    renderSidebar();
+  },
+  error(d) {
+    notice(d.msg);
+  },
+  kicked(d) {
+    const room = rooms.get(d.room);
+    if (room) {
+      rooms.delete(d.room);
+      if (current.room === d.room) {
+        history.pushState(null, "", "/");
+        openConversation(null, null);
+      }
+      renderSidebar();
+    }
+    notice(`You were removed from #${d.room} by ${d.by || "the site's moderators"}${d.reason ? `, who said: “${d.reason}”` : "."}`);
+  },
+  muted(d) {
+    const until = new Date(d.until).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    notice(`${d.by || "The site's moderators"} muted you in #${d.room} until ${until}${d.reason ? `, saying: “${d.reason}”` : "."}`);
+  },
+  unmuted(d) {
+    notice(`You can post in #${d.room} again.`);
+  },
+};
+
+function messageChanged(roomName, id, change, seq) {
+  const message = changeMessage(roomState(roomName), id, change, seq);
+  if (message && roomName === current.room) updateMessage(message);
+}

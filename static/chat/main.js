@@ -1,0 +1,59 @@
+// The chat app's boot: the page's data into the store, one connection to the
+// server (protocol v1, docs/PROTOCOL.md), the page's controls wired to what they
+// do, and a first render. The DOM follows docs/UI-CONTRACT.md.
+import { loadOlder } from "./actions/history.js";
+import { bindNavigation } from "./actions/navigation.js";
+import { bindReading } from "./actions/reading.js";
+import { renderAll } from "./actions/refresh.js";
+import { retry, send } from "./actions/sending.js";
+import { connected, disconnected } from "./actions/sync.js";
+import { startTyping } from "./actions/typing.js";
+import { conn, useConnection } from "./connection.js";
+import { handlers } from "./events.js";
+import { current } from "./store/current.js";
+import { roomState, upsertRoom } from "./store/rooms.js";
+import { connect } from "./transport/index.js";
+import { bindComposer } from "./ui/composer.js";
+import { $ } from "./ui/dom.js";
+import { startEditing } from "./ui/editor.js";
+import { bindMessageActions, onScrolledNearTop } from "./ui/messages.js";
+import { notice } from "./ui/notice.js";
+import { bindSidebarToggle } from "./ui/sidebar.js";
+import { showForbidden } from "./ui/status.js";
+
+const app = $("app");
+const conversation = $("conversation");
+current.me = app.dataset.me;
+current.room = conversation.dataset.room || null;
+current.peer = conversation.dataset.peer || null;
+
+useConnection(connect({
+  url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/chat/`,
+  onEvent: (event, data) => handlers[event]?.(data),
+  onOpen: connected,
+  onDown: disconnected,
+  onForbidden: showForbidden,
+  onUnauthenticated: () => {
+    location.href = `${app.dataset.loginUrl}?next=${encodeURIComponent(location.pathname)}`;
+  },
+}));
+
+bindReading();
+bindComposer({ maxLength: Number(app.dataset.maxLength) || 4000, onSend: send, onInput: startTyping });
+onScrolledNearTop(() => {
+  if (current.room) loadOlder(roomState(current.room));
+});
+bindMessageActions({
+  retry: (li) => retry(li.dataset.clientId),
+  edit: startEditing,
+  delete: (li) => {
+    conn.request("delete_message", { id: Number(li.dataset.id) }).catch((err) => notice(err.msg || "Not connected."));
+  },
+});
+bindNavigation();
+bindSidebarToggle();
+
+for (const info of JSON.parse($("initial-rooms").textContent)) upsertRoom(info);
+if (current.peer && current.room) roomState(current.room).kind = "direct";
+if (current.room && current.peer) roomState(current.room).with = current.peer;
+renderAll();

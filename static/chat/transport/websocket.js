@@ -1,0 +1,112 @@
+// One WebSocket speaking protocol v1 (docs/PROTOCOL.md). It reconnects with
+// exponential backoff and jitter, and stops for good on 4401 (not logged in) and
+// 4403 (not allowed). `request` resolves with the ack's data, rejecting with the
+// error data ({code, msg}) or an Error when the socket drops (transport/acks.js).
+import { Acks, receiveFrame } from "./acks.js";
+
+const CLOSE_UNAUTHENTICATED = 4401;
+const CLOSE_FORBIDDEN = 4403; // banned or deactivated: retrying cannot help
+// A worker shutting down, or one whose message bus reconnected: come back at once
+// (to another worker), then resync. A short random delay spreads the herd.
+const CLOSE_SERVICE_RESTART = 1012;
+const RESTART_SPREAD_MS = 1000;
+const BASE_DELAY_MS = 500;
+const MAX_DELAY_MS = 5000; // a restarted server is back within seconds
+
+export class WebSocketTransport {
+  constructor({ url, onEvent, onOpen, onDown, onUnauthenticated, onForbidden }) {
+    Object.assign(this, { url, onEvent, onOpen, onDown, onUnauthenticated, onForbidden });
+    this.acks = new Acks();
+    this.attempt = 0;
+    this.retryTimer = null;
+    this.stopped = false;
+    // Back on the network: try now rather than wait out the backoff.
+    this.onNetwork = () => this.reconnectNow();
+    window.addEventListener("online", this.onNetwork);
+    this.connect();
+  }
+
+  get isOpen() {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  emit(event, data) {
+    if (this.isOpen) this.send({ event, data });
+  }
+
+  request(event, data) {
+    if (!this.isOpen) return Promise.reject(new Error("not connected"));
+    return this.acks.request(event, data, (frame) => this.send(frame));
+  }
+
+  reconnectNow() {
+    if (this.retryTimer === null) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.connect();
+  }
+
+  // For good: no reconnect, and no more callbacks.
+  close() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    window.removeEventListener("online", this.onNetwork);
+    this.socket?.close();
+    this.acks.failAll(new Error("closed"));
+  }
+
+  connect() {
+    const socket = new WebSocket(this.url);
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      this.attempt = 0;
+      this.onOpen();
+    });
+    socket.addEventListener("message", (e) => this.receive(e.data));
+    socket.addEventListener("close", (e) => this.closed(e.code));
+  }
+
+  send(frame) {
+    this.socket.send(JSON.stringify(frame));
+  }
+
+  receive(text) {
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    receiveFrame(frame, this.acks, this.onEvent);
+  }
+
+  closed(code) {
+    this.acks.failAll(new Error("disconnected"));
+    if (this.stopped) return;
+    if (code === CLOSE_UNAUTHENTICATED) {
+      this.onUnauthenticated();
+      return;
+    }
+    if (code === CLOSE_FORBIDDEN) {
+      this.onForbidden();
+      return;
+    }
+    this.onDown();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, this.delayAfter(code));
+  }
+
+  delayAfter(code) {
+    if (code === CLOSE_SERVICE_RESTART) {
+      this.attempt = 0;
+      return Math.random() * RESTART_SPREAD_MS;
+    }
+    // Full jitter: spread reconnects so a restarted server is not stampeded.
+    const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
+    this.attempt += 1;
+    return ceiling / 2 + (Math.random() * ceiling) / 2;
+  }
+}

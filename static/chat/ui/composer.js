@@ -1,0 +1,40 @@
+// The message box: Enter sends, Shift+Enter breaks the line; it grows with its
+// text and counts down near the length limit.
+import { current } from "../store/current.js";
+import { $ } from "./dom.js";
+
+const input = $("message-input");
+let maxLength = 4000;
+
+// onSend(body): a message to send, the box already cleared; onInput(text): typed.
+export function bindComposer({ maxLength: limit, onSend, onInput }) {
+  maxLength = limit;
+  $("composer").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = input.value.trim();
+    if (!body || body.length > maxLength || (!current.room && !current.peer)) return;
+    input.value = "";
+    composerChanged();
+    onSend(body);
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      $("composer").requestSubmit();
+    }
+  });
+  input.addEventListener("input", () => {
+    composerChanged();
+    onInput(input.value);
+  });
+}
+
+function composerChanged() {
+  const left = maxLength - input.value.trim().length;
+  const counter = $("char-counter");
+  counter.hidden = left > maxLength * 0.1;
+  counter.textContent = left >= 0 ? `${left} left` : `${-left} too many`;
+  counter.classList.toggle("over", left < 0);
+  input.style.height = "auto";
+  input.style.height = `${Math.min(input.scrollHeight, 200)}px`;
+}

@@ -1,0 +1,142 @@
+// The open conversation's message list: one <li> per message (pending ones last),
+// day separators, and runs of one author's messages shown under one header.
+import { dayKey, daySeparator, messageItem, updateMessageItem } from "../render.js";
+import { current } from "../store/current.js";
+import { messageKey } from "../store/messages.js";
+import { outbox, pendingHere, pendingMessage } from "../store/outbox.js";
+import { roomState } from "../store/rooms.js";
+import { $ } from "./dom.js";
+
+const RUN_GAP_MS = 5 * 60 * 1000;
+const messagesEl = $("messages");
+let nodes = new Map(); // message key -> <li>, for the open room
+
+// Rebuild the list from the store, keeping the first visible message in place.
+export function renderMessages() {
+  const anchor = [...messagesEl.querySelectorAll("li.message")].find((li) => li.offsetTop >= messagesEl.scrollTop);
+  const anchorTop = anchor?.getBoundingClientRect().top;
+  const stick = nearBottom();
+  const room = current.room ? roomState(current.room) : null;
+  const list = room ? [...room.messages.values()].sort((a, b) => a.id - b.id) : [];
+  for (const entry of outbox.values()) if (pendingHere(entry)) list.push(pendingMessage(entry));
+  const keep = new Map();
+  const children = [];
+  let lastDay = null;
+  for (const m of list) {
+    const day = dayKey(m.time);
+    if (day !== lastDay) children.push(daySeparator(m.time));
+    lastDay = day;
+    const key = messageKey(m);
+    let li = nodes.get(key);
+    if (li) updateMessageItem(li, m, current.me);
+    else li = messageItem(m, current.me);
+    keep.set(key, li);
+    children.push(li);
+  }
+  nodes = keep;
+  messagesEl.replaceChildren(...children);
+  fixDaySeparators();
+  if (anchor?.isConnected && !stick) {
+    messagesEl.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
+  } else {
+    messagesEl.scrollTop = messagesEl.scrollHeight;
+  }
+}
+
+// One message into the list, in id order (pending ones last).
+export function placeMessage(m, scroll) {
+  const stick = scroll || nearBottom();
+  const key = messageKey(m);
+  let li = nodes.get(key);
+  if (li) {
+    updateMessageItem(li, m, current.me);
+    li.remove();
+  } else {
+    li = messageItem(m, current.me);
+    nodes.set(key, li);
+  }
+  let after = null;
+  const items = messagesEl.querySelectorAll("li.message");
+  for (let i = items.length - 1; i >= 0; i--) {
+    const id = items[i].dataset.id;
+    if (m.id == null || (id && Number(id) < m.id)) {
+      after = items[i];
+      break;
+    }
+  }
+  if (after) after.after(li);
+  else messagesEl.prepend(li);
+  fixDaySeparators();
+  if (stick) messagesEl.scrollTop = messagesEl.scrollHeight;
+}
+
+// The message's item, if shown, brought up to date.
+export function updateMessage(m) {
+  const li = nodes.get(messageKey(m));
+  if (li) updateMessageItem(li, m, current.me);
+}
+
+// Our "sending" item becomes the delivered message, in place.
+export function adoptEcho(clientId, id) {
+  const echo = nodes.get(`c${clientId}`);
+  if (echo) {
+    nodes.delete(`c${clientId}`);
+    nodes.set(`m${id}`, echo);
+  }
+}
+
+export function clearMessages() {
+  nodes = new Map();
+  messagesEl.replaceChildren();
+}
+
+// Whether the list is taller than its box (so scrolling up can load more).
+export function listScrolls() {
+  return messagesEl.scrollHeight > messagesEl.clientHeight;
+}
+
+export function onScrolledNearTop(callback) {
+  messagesEl.addEventListener("scroll", () => {
+    if (messagesEl.scrollTop < 80) callback();
+  });
+}
+
+// A message's buttons: actions.retry(li), actions.edit(li), actions.delete(li).
+export function bindMessageActions(actions) {
+  messagesEl.addEventListener("click", (e) => {
+    const button = e.target.closest("button");
+    const li = e.target.closest("li.message");
+    if (!button || !li) return;
+    if (button.classList.contains("retry")) actions.retry(li);
+    else if (button.classList.contains("edit")) actions.edit(li);
+    else if (button.classList.contains("delete")) actions.delete(li);
+  });
+}
+
+function fixDaySeparators() {
+  let lastDay = null;
+  let previous = null;
+  for (const node of [...messagesEl.children]) {
+    if (node.classList.contains("day-separator")) {
+      node.remove();
+      continue;
+    }
+    const time = node.querySelector("time")?.dateTime || null;
+    const day = dayKey(time);
+    if (day !== lastDay) node.before(daySeparator(time));
+    node.classList.toggle("continued", Boolean(previous && day === lastDay && continues(previous, node)));
+    lastDay = day;
+    previous = node;
+  }
+}
+
+function continues(previous, node) {
+  const a = previous.querySelector("time")?.dateTime;
+  const b = node.querySelector("time")?.dateTime;
+  return previous.dataset.author === node.dataset.author && !previous.classList.contains("deleted")
+    && (!a || !b || new Date(b) - new Date(a) < RUN_GAP_MS);
+}
+
+function nearBottom() {
+  return messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 60;
+}

@@ -1,0 +1,54 @@
+// Rooms, direct conversations and who is online, with unread counts; the
+// document title carries the total.
+import { el } from "../render.js";
+import { current } from "../store/current.js";
+import { directRoomWith, online, rooms } from "../store/rooms.js";
+import { $ } from "./dom.js";
+import { personLink } from "./person.js";
+
+function navItem(cls, href, label, room, extra = {}) {
+  const unread = room ? room.unread : 0;
+  const active = room ? room.name === current.room : extra.peer === current.peer && !current.room;
+  const li = el("li", { class: cls, ...extra.data },
+    el("a", { href, "data-nav": "" },
+      extra.dot ? el("span", { class: "presence-dot", "aria-hidden": "true" }) : "",
+      el("span", { class: "label", text: label }),
+      el("span", { class: "badge", text: String(unread), hidden: unread === 0 })));
+  li.classList.toggle("unread", unread > 0);
+  li.classList.toggle("active", Boolean(active));
+  li.classList.toggle("online", Boolean(extra.online));
+  return li;
+}
+
+export function renderSidebar() {
+  const peer = current.peer;
+  const sorted = [...rooms.values()].sort((a, b) => a.name.localeCompare(b.name));
+  $("room-list").replaceChildren(...sorted.filter((r) => r.kind !== "direct").map((r) =>
+    navItem("room-item", `/rooms/${encodeURIComponent(r.name)}/`, `${r.kind === "private" ? "🔒 " : "# "}${r.name}`, r,
+      { data: { "data-room": r.name } })));
+  const dms = sorted.filter((r) => r.kind === "direct" && r.with);
+  const dmItems = dms.map((r) => navItem("dm-item", `/dm/${encodeURIComponent(r.with)}/`, r.with, r,
+    { data: { "data-user": r.with, "data-room": r.name }, dot: true, online: online.has(r.with) }));
+  if (peer && !directRoomWith(peer)) {
+    dmItems.push(navItem("dm-item", `/dm/${encodeURIComponent(peer)}/`, peer, null,
+      { data: { "data-user": peer }, dot: true, online: online.has(peer), peer }));
+  }
+  $("dm-list").replaceChildren(...dmItems);
+  $("people").replaceChildren(...[...online].sort().map((name) =>
+    el("li", { class: "person online", "data-user": name }, personLink(name))));
+  const total = [...rooms.values()].reduce((sum, r) => sum + r.unread, 0);
+  const where = $("room-title").textContent;
+  document.title = `${total ? `(${total}) ` : ""}${where ? `${where} · ` : ""}Chat`;
+}
+
+// On a phone the sidebar is a drawer, opened by the ☰ button.
+export function bindSidebarToggle() {
+  $("sidebar-toggle")?.addEventListener("click", () => {
+    const open = $("app").classList.toggle("sidebar-open");
+    $("sidebar-toggle").setAttribute("aria-expanded", String(open));
+  });
+}
+
+export function closeSidebar() {
+  $("app").classList.remove("sidebar-open");
+}
