@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from channels.security.websocket import WebsocketDenier
 from channels.sessions import InstanceSessionWrapper
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.utils.http import is_same_domain
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # An origin as compared: scheme, lower-case host (no brackets), port.
@@ -26,20 +28,69 @@ class CloseDatabaseConnectionsMiddleware:
     PostgreSQL's max_connections. Sockets are not affected: their database work
     runs in the worker's pool of threads (chat.infra.worker.in_db_thread), which keep
     their connections.
-    Outermost, so it runs after the session is saved.
+    Outermost, so it runs after the session is saved. Async-capable, like every
+    middleware here: one that is not holds a thread for the whole of an async
+    view, and a long poll waits up to 25 s.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    sync_capable = True
+    async_capable = True
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self._acall(request)
         try:
             return self.get_response(request)
         finally:
-            for connection in connections.all(initialized_only=True):
-                # Inside a transaction only in tests (TestCase wraps each test).
-                if not connection.in_atomic_block:
-                    connection.close()
+            close_request_connections()
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return await self.get_response(request)
+        finally:
+            # The request's own sync code ran in its thread: close there.
+            await sync_to_async(close_request_connections)()
+
+
+def close_request_connections() -> None:
+    for connection in connections.all(initialized_only=True):
+        # Inside a transaction only in tests (TestCase wraps each test).
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, able to pass an async request on without a thread (WhiteNoise's
+    own middleware is sync-only: every async view behind it held a thread)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Any = None) -> None:
+        super().__init__(get_response)
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self._acall(request)
+        return super().__call__(request)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        if self.autorefresh:
+            static_file = self.find_file(request.path_info)
+        else:
+            static_file = self.files.get(request.path_info)
+        if static_file is not None:
+            return self.serve(static_file, request)
+        return await self.get_response(request)
 
 
 class WebSocketSessionMiddleware:
@@ -88,18 +139,34 @@ def handshake_allowed(scope: dict) -> bool:
     host, origin = headers.get(b"host"), headers.get(b"origin")
     if not host or not origin or not host_allowed(host):
         return False
-    given = parse_origin(origin)
-    if given is None:
-        return False
     scheme = scope.get("scheme", "ws")  # daphne leaves it out, even for TLS
     proto = headers.get(b"x-forwarded-proto", "").strip().lower()
     # Behind the proxy, TLS ends there: only it knows the page's scheme. Anyone
     # else could claim one (though a browser lets no page set this header).
     if settings.CHAT_TRUST_PROXY_HEADERS and proto in ("http", "https", "ws", "wss"):
         scheme = proto
-    own = parse_origin(
-        ("https" if scheme in ("https", "wss") else "http") + "://" + host
-    )
+    return origin_is_own(origin, host, secure=scheme in ("https", "wss"))
+
+
+def request_origin_allowed(request: HttpRequest) -> bool:
+    """The handshake's rule for an HTTP request of the long-polling transport: a
+    request from a page of another origin is refused. Browsers send Origin on
+    every cross-origin request; a request without one must not say it is
+    cross-site (Sec-Fetch-Site) either."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        site = request.headers.get("Sec-Fetch-Site", "same-origin")
+        return site in ("same-origin", "none")
+    return origin_is_own(origin, request.get_host(), secure=request.is_secure())
+
+
+def origin_is_own(origin: str, host: str, *, secure: bool) -> bool:
+    """Whether `origin` is this site's own (the scheme, host and port the
+    request came to), or one of CSRF_TRUSTED_ORIGINS / CHAT_ALLOWED_ORIGINS."""
+    given = parse_origin(origin)
+    if given is None:
+        return False
+    own = parse_origin(("https" if secure else "http") + "://" + host)
     if given == own:
         return True
     trusted = [*settings.CSRF_TRUSTED_ORIGINS, *settings.CHAT_ALLOWED_ORIGINS]

@@ -21,7 +21,7 @@ from django.db import connections
 from chat.infra import presence, ratelimit
 from chatproject.settings import redis_host
 
-from .wsclient import Socket, close_all, open_socket
+from .wsclient import TRANSPORTS, Socket, close_all, open_socket
 
 RUN_PREFIX = f"test-{uuid.uuid4().hex[:10]}"
 
@@ -104,12 +104,20 @@ def amake_user(make_user) -> Callable[..., object]:
     return sync_to_async(make_user)
 
 
-@pytest.fixture
-async def sockets() -> AsyncIterator[Callable[..., object]]:
-    """Open logged-in sockets; all are closed (and the layer flushed) afterwards."""
+@pytest.fixture(params=TRANSPORTS)
+async def sockets(request) -> AsyncIterator[Callable[..., object]]:
+    """Open logged-in sockets; all are closed (and the layer flushed) afterwards.
+
+    Every test that uses it runs over each transport of the protocol (WebSocket
+    and long-polling), unless marked websocket_only (it speaks WebSocket framing
+    itself: binary frames, raw ASGI messages)."""
+    transport = request.param
+    if transport != "websocket" and request.node.get_closest_marker("websocket_only"):
+        pytest.skip("WebSocket framing only")
     opened: list[Socket] = []
 
     async def connect(user: object, **kwargs: object) -> Socket:
+        kwargs.setdefault("transport", transport)
         socket = await open_socket(user, **kwargs)
         opened.append(socket)
         return socket

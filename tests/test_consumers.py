@@ -893,6 +893,9 @@ BAD_FRAMES = [
 ]
 
 
+# Invalid JSON text, binary frames and the frame limit's close are WebSocket
+# framing; tests/test_longpoll.py has long-polling's answers (400, 413).
+@pytest.mark.websocket_only
 async def test_bad_frames_without_ack_get_one_error_event(amake_user, sockets):
     _, _, a, b = await pair_in_room(amake_user, sockets)
     for text in BAD_FRAMES:
@@ -909,6 +912,9 @@ async def test_bad_frames_without_ack_get_one_error_event(amake_user, sockets):
     assert (await b.event("receive_message"))["message"] == "still works"
 
 
+# Invalid JSON text, binary frames and the frame limit's close are WebSocket
+# framing; tests/test_longpoll.py has long-polling's answers (400, 413).
+@pytest.mark.websocket_only
 @pytest.mark.parametrize(
     "text",
     [
@@ -929,6 +935,9 @@ async def test_frames_that_python_half_parses_are_bad_frames(amake_user, sockets
     assert frames[0]["data"]["code"] == "bad_frame", frames
 
 
+# Invalid JSON text, binary frames and the frame limit's close are WebSocket
+# framing; tests/test_longpoll.py has long-polling's answers (400, 413).
+@pytest.mark.websocket_only
 async def test_binary_frame_is_a_bad_frame(amake_user, sockets):
     _, _, a, b = await pair_in_room(amake_user, sockets)
     await a.communicator.send_to(bytes_data=b'{"event": "ping", "ack": 1}')

@@ -364,6 +364,9 @@ async def test_moderator_deletes_others_messages_and_it_is_logged(amake_user, so
 # --- Limits that close a socket -------------------------------------------------------
 
 
+# Invalid JSON text, binary frames and the frame limit's close are WebSocket
+# framing; tests/test_longpoll.py has long-polling's answers (400, 413).
+@pytest.mark.websocket_only
 async def test_a_frame_over_64_kib_closes_with_1009(amake_user, sockets):
     ana = await amake_user("ana")
     fine, big = await sockets(ana), await sockets(ana)
@@ -449,6 +452,9 @@ def test_a_mute_in_the_past_is_refused_in_admin(client, make_user):
     assert not Mute.objects.exists()
 
 
+# Invalid JSON text, binary frames and the frame limit's close are WebSocket
+# framing; tests/test_longpoll.py has long-polling's answers (400, 413).
+@pytest.mark.websocket_only
 async def test_a_binary_frame_over_64_kib_closes_with_1009_too(amake_user, sockets):
     small, big = await sockets(await amake_user("ana")), None
     await small.communicator.send_to(bytes_data=b"\x00" * 10)

@@ -1,4 +1,5 @@
-"""A small protocol-v1 client over channels' WebsocketCommunicator, for tests."""
+"""A small protocol-v1 client for tests, over channels' WebsocketCommunicator or
+the long-polling transport (tests.pollclient) alike."""
 
 import asyncio
 import itertools
@@ -14,6 +15,8 @@ from django.test import Client
 
 from chat.infra import presence, ratelimit
 from chatproject.asgi import application
+
+from .pollclient import PollCommunicator
 
 ORIGIN = b"http://localhost"
 HOST = b"localhost"  # the handshake's own origin is then ORIGIN
@@ -131,13 +134,24 @@ class Socket:
             await self.communicator.disconnect()
 
 
+TRANSPORTS = ("websocket", "longpoll")
+
+
 async def open_socket(
-    user: Any, *, origin: bytes = ORIGIN, expect_presence: bool = True
+    user: Any,
+    *,
+    origin: bytes = ORIGIN,
+    expect_presence: bool = True,
+    transport: str = "websocket",
 ) -> Socket:
-    headers = [(b"host", HOST), (b"origin", origin)]
-    if user is not None:
-        headers.append((b"cookie", await session_cookie(user)))
-    communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    cookie = await session_cookie(user) if user is not None else None
+    if transport == "longpoll":
+        communicator: Any = PollCommunicator(cookie, origin)
+    else:
+        headers = [(b"host", HOST), (b"origin", origin)]
+        if cookie is not None:
+            headers.append((b"cookie", cookie))
+        communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     assert connected
     socket = Socket(communicator, getattr(user, "username", "anonymous"))

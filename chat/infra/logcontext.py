@@ -8,7 +8,9 @@ binds them per HTTP request. Message bodies are never logged at INFO.
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
+from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
@@ -29,17 +31,38 @@ class ContextFilter(logging.Filter):
 
 
 class RequestContextMiddleware:
-    """Bind the requesting user and client address for the request's log lines."""
+    """Bind the requesting user and client address for the request's log lines.
+    Async-capable: a sync-only middleware holds a thread for a whole async view."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self._acall(request)
         name = ""
         # Only a request with a session can have a user: don't make health checks
         # and anonymous pages pay a session lookup.
         if settings.SESSION_COOKIE_NAME in request.COOKIES:
             user = request.user
             name = user.get_username() if user.is_authenticated else ""
-        bind(user=name, conn=f"http:{request.META.get('REMOTE_ADDR', '-')}")
+        bind_request(request, name)
         return self.get_response(request)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        name = ""
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            user = await request.auser()
+            name = user.get_username() if user.is_authenticated else ""
+        bind_request(request, name)
+        return await self.get_response(request)
+
+
+def bind_request(request: HttpRequest, name: str) -> None:
+    bind(user=name, conn=f"http:{request.META.get('REMOTE_ADDR', '-')}")

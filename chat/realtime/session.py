@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
 
 from chat.domain import access, events, payloads
 from chat.domain.errors import ChatError
@@ -66,11 +65,10 @@ class Delivered:
         return True
 
 
-async def refusal_code(session_data: Any) -> int:
+async def refusal_code(user_id: Any) -> int:
     """Why a request without a logged-in user is refused: 4403 if its login
-    session is of a deactivated account (Django's auth shows it as anonymous),
-    else 4401."""
-    user_id = session_data.get(SESSION_KEY) if session_data is not None else None
+    session (`user_id`, from the session's data) is of a deactivated account
+    (Django's auth shows it as anonymous), else 4401."""
     if user_id is not None:
         refused = await worker.in_db_thread(access.users_refused)([user_id])
         if refused:

@@ -14,6 +14,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 
 from chat.infra import metrics
 from chat.infra.fast import wire
@@ -49,7 +50,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=await refusal_code(self.scope.get("session")))
+            session_data = self.scope.get("session")
+            user_id = session_data.get(SESSION_KEY) if session_data else None
+            await self.close(code=await refusal_code(user_id))
             return
         session = Session(self, self.channel_name)
         self.session = session
