@@ -1,7 +1,9 @@
-"""A protocol-v1 client over a real WebSocket (the `websockets` library), logged in
-through the real log-in form, as a client other than ours would be."""
+"""Protocol-v1 clients over a real WebSocket (the `websockets` library) or over
+long-polling (httpx), logged in through the real log-in form, as a client other
+than ours would be."""
 
 import asyncio
+import contextlib
 import http.cookiejar
 import itertools
 import json
@@ -11,6 +13,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -149,3 +152,116 @@ def http_get(url: str) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+class PollClient:
+    """The same as Client, over the long-polling transport (POST/GET /poll/), as
+    a browser behind a proxy that refuses WebSockets would speak it."""
+
+    def __init__(self, http: httpx.AsyncClient, sid: str, username: str) -> None:
+        self.http = http
+        self.sid = sid
+        self.username = username
+        self.acks = itertools.count(1)
+        self.waiting: dict[int, asyncio.Future] = {}
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.close_code: int | None = None
+        self.reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def open(cls, base_url: str, cookie: str, username: str) -> "PollClient":
+        name, _, value = cookie.partition("=")
+        http = httpx.AsyncClient(
+            base_url=base_url,
+            cookies={name: value},
+            headers={"Origin": base_url},
+            timeout=TIMEOUT + 30,  # a GET waits up to 25 s
+        )
+        # Django's CSRF token, as a page of the site would have it.
+        await http.get("/accounts/login/")
+        http.headers["X-CSRFToken"] = http.cookies["csrftoken"]
+        response = await http.post("/poll/")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        client = cls(http, body["sid"], username)
+        client._take(body["frames"])
+        return client
+
+    @property
+    def url(self) -> str:
+        return f"/poll/{self.sid}/"
+
+    def _take(self, frames: list[dict[str, Any]]) -> None:
+        for frame in frames:
+            if frame.get("event") == "ack":
+                future = self.waiting.pop(frame["ack"], None)
+                if future is not None and not future.done():
+                    future.set_result(frame["data"])
+            else:
+                self.events.put_nowait(frame)
+
+    def _answer(self, response: httpx.Response) -> None:
+        body = response.json()
+        if response.status_code == 200:
+            self._take(body["frames"])
+        elif response.status_code == 410:
+            self.close_code = body["close"]
+        else:
+            raise AssertionError(f"{response.status_code}: {response.text}")
+
+    async def _read(self) -> None:
+        try:
+            while self.close_code is None:
+                response = await self.http.get(self.url, params={"wait": 25})
+                self._answer(response)
+        except httpx.TransportError:
+            self.close_code = 1006  # the worker went away: as a dropped socket
+        finally:
+            for future in self.waiting.values():
+                if not future.done():
+                    future.set_exception(ConnectionError("session ended"))
+            self.waiting.clear()
+            await self.events.put({"event": "_closed", "data": {}})
+
+    @property
+    def is_open(self) -> bool:
+        return not self.reader.done()
+
+    async def _post(self, frame: dict[str, Any]) -> None:
+        try:
+            self._answer(await self.http.post(self.url, json=[frame]))
+        except httpx.TransportError as error:
+            raise ConnectionError(f"session ended: {error!r}") from error
+
+    async def request(
+        self, event: str, data: dict[str, Any] | None = None, timeout: float = TIMEOUT
+    ) -> dict[str, Any]:
+        ack = next(self.acks)
+        future = asyncio.get_running_loop().create_future()
+        self.waiting[ack] = future
+        try:
+            await self._post({"event": event, "data": data or {}, "ack": ack})
+            reply = await asyncio.wait_for(future, timeout)
+        finally:
+            self.waiting.pop(ack, None)
+        if reply.get("status") == "error":
+            raise ErrorReply(reply)
+        return reply
+
+    async def emit(self, event: str, data: dict[str, Any]) -> None:
+        await self._post({"event": event, "data": data})
+
+    event = Client.event
+
+    async def closed(self, timeout: float = TIMEOUT) -> int | None:
+        await asyncio.wait_for(asyncio.shield(self.reader), timeout)
+        return self.close_code
+
+    async def close(self) -> None:
+        if self.is_open:
+            with contextlib.suppress(httpx.TransportError):
+                await self.http.delete(self.url)
+            self.reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.reader
+        await self.http.aclose()

@@ -33,7 +33,7 @@ from ..servers import (
     free_port,
     migrated_database,
 )
-from .client import Client, log_in
+from .client import Client, PollClient, log_in
 
 CLUSTER_DIR = Path(__file__).resolve().parent
 # The stopping workers' grace period, 5 s, is given with each launcher's option.
@@ -115,6 +115,14 @@ class Cluster:
         self.clients.append(client)
         return client
 
+    async def poll_client(self, username: str, worker: int | str = 0) -> PollClient:
+        """A long-poll session for `username` on worker number `worker` (or a
+        base http:// URL, such as nginx's)."""
+        url = worker if isinstance(worker, str) else self.workers[worker].url
+        client = await PollClient.open(url, self.cookie(username), username)
+        self.clients.append(client)
+        return client
+
     async def sigterm(self, worker: int, sockets: list[Client]) -> float:
         """SIGTERM to worker number `worker`: each of `sockets` (on it) must be
         closed with 1012 and the process exit with status 0; the seconds it took."""
@@ -188,7 +196,7 @@ class Nginx:
         site = (ROOT / "deploy" / "nginx" / "chat.conf").read_text()
         upstreams = "".join(f"    server 127.0.0.1:{w.port};\n" for w in workers)
         upstream_lines = r"(    server 127\.0\.0\.1:\d+;[^\n]*\n)+"
-        site = re.sub(upstream_lines, upstreams, site, count=1)
+        site = re.sub(upstream_lines, upstreams, site)
         site = re.sub(r"listen 80;", f"listen 127.0.0.1:{self.port};", site)
         # collectstatic's output in production; the sources do under DEBUG.
         site = site.replace("/srv/chat/staticfiles/", f"{ROOT}/static/")
