@@ -1,4 +1,5 @@
-"""daphne, with a graceful stop: `python -m chatproject.server [daphne options]`.
+"""daphne, with a graceful stop: `python -m chatproject.servers.daphne [daphne
+options]` (or its alias, `python -m chatproject.server`).
 
 On SIGTERM (or SIGINT) stock daphne cancels every application at once: clients see
 no close frame (1006) and consumers never get `websocket.disconnect` (daphne #177).
@@ -18,6 +19,10 @@ answers anything over CHAT_MAX_FRAME_BYTES: autobahn would otherwise drop the TC
 connection without one, and the client could not tell it from a network fault
 (1006) and would send the frame again.
 
+Before daphne starts, chatproject.servers.startup installs daphne's patches
+(daphne_close_codes, daphne_liveness), checks every fast path against the installed
+packages and logs which are on, and tunes the garbage collector.
+
 Every other option is daphne's own (the size limits may be given too); the
 application is always chatproject.asgi:application.
 """
@@ -31,6 +36,8 @@ import time
 
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
+
+from chatproject.servers import startup
 
 APPLICATION = "chatproject.asgi:application"
 CLOSE_SERVICE_RESTART = 1012
@@ -127,6 +134,7 @@ def main(argv: list[str]) -> None:
     ]
     if any(a in ("-h", "--help") for a in daphne_args):
         print(__doc__)
+    startup.prepare("daphne")
     GracefulServer.grace_period = options.grace_period
     cli = CommandLineInterface()
     cli.server_class = GracefulServer

@@ -1,5 +1,9 @@
-"""uvicorn, as the daphne launcher runs daphne: `python -m chatproject.uvicorn_server
-[uvicorn options]`, e.g. `--host 127.0.0.1 --port 8001`.
+"""uvicorn, as the daphne launcher runs daphne: `python -m chatproject.servers.uvicorn
+[uvicorn options]` (or its alias, `python -m chatproject.uvicorn_server`), e.g.
+`--host 127.0.0.1 --port 8001`.
+
+Before uvicorn starts, chatproject.servers.startup checks every fast path against
+the installed packages, logs which are on, and tunes the garbage collector.
 
 The application is always chatproject.asgi:application; these defaults come before
 the given options, so any of them may be overridden:
@@ -27,6 +31,8 @@ import sys
 
 import uvicorn
 
+from chatproject.servers import startup
+
 APPLICATION = "chatproject.asgi:application"
 
 
@@ -52,6 +58,7 @@ def main(argv: list[str]) -> None:
     ]
     if any(a in ("-h", "--help") for a in argv):
         print(__doc__)
+    startup.prepare("uvicorn")
     signal.signal(signal.SIGTERM, exit_cleanly)
     uvicorn.main.main([APPLICATION, *defaults, *argv], prog_name=__spec__.name)
 

@@ -98,7 +98,7 @@ UVICORN_PROTOCOL_LIVE = (
     *("close_sent", "disconnected", "handshake_complete", "conn", "transport"),
     *("queue", "loop", "close_timer"),
 )
-WEBSOCKETS_CONN = ("state", "extensions", "send_close", "data_to_send")  # conn's class
+WEBSOCKETS_CONN = ("state", "extensions", "send_close", "data_to_send")
 ASYNCIO_TRANSPORT = (
     *("write", "is_closing", "get_write_buffer_size", "abort"),
     *("pause_reading", "resume_reading"),
@@ -319,7 +319,7 @@ def _uvicorn_link(protocol: Any) -> Link | None:
                 protocol, "WebSocketsSansIOProtocol", UVICORN_PROTOCOL_LIVE
             )
             and UVICORN.require(
-                type(protocol.conn), "websockets ServerProtocol", WEBSOCKETS_CONN
+                protocol.conn, "websockets ServerProtocol", WEBSOCKETS_CONN
             )
             and UVICORN.require(protocol.transport, "transport", ASYNCIO_TRANSPORT)
         ):
