@@ -12,8 +12,11 @@ import pytest
 from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
 from channels_redis.pubsub import RedisSingleShardConnection
 from daphne.ws_protocol import WebSocketProtocol
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from redis.asyncio import ConnectionPool
 from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import NoScriptError
 from twisted.internet.tcp import Connection
 from uvicorn.protocols.websockets.websockets_sansio_impl import (
     WebSocketsSansIOProtocol,
@@ -230,6 +233,30 @@ def test_a_renamed_redis_connection_method_turns_the_pipe_off(
     assert redispipe.check() is False
     [error] = errors(caplog)
     assert f"AbstractConnection.{name} is missing" in error
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL")
+async def test_with_the_pipe_off_a_batch_gets_the_same_replies(monkeypatch, caplog):
+    """PUBLISH (the layer's) and EVALSHA (the rate limiter's), each reply in its
+    place, a refused script included, through redis-py's own Pipeline."""
+    pool = ConnectionPool.from_url(settings.REDIS_URL)
+    batch = [("PUBLISH", "chat-test-nobody", b"x"), ("EVALSHA", "0" * 40, 0)]
+    try:
+        direct = await redispipe.RedisPipe(pool).execute(batch)
+        assert redispipe.PIPE.state == guard.ON
+        # A redis-py whose connections keep their stream reader under another
+        # name: found on the first connection, which goes back to the pool.
+        monkeypatch.setattr(redispipe, "CONNECTION_LIVE", ("_stream_reader",))
+        redispipe.PIPE.state = guard.UNCHECKED  # a new process
+        stock = await redispipe.RedisPipe(pool).execute(batch)
+        again = await redispipe.RedisPipe(pool).execute(batch)
+    finally:
+        await pool.disconnect()
+    assert redispipe.PIPE.off
+    assert direct[0] == stock[0] == 0
+    assert all(isinstance(r[1], NoScriptError) for r in (direct, stock, again))
+    [error] = errors(caplog)
+    assert "Connection._stream_reader is missing" in error
 
 
 # --- daphne's patches (chatproject.servers) ------------------------------------------
