@@ -1,6 +1,8 @@
-"""ASGI entry point: HTTP to Django, WebSockets to the chat consumer."""
+"""ASGI entry point: HTTP to Django, WebSockets to the chat consumer.
 
-import gc
+Importing it only builds the application: server patches, the fast paths' checks
+and collector tuning belong to the launchers (chatproject.servers)."""
+
 import os
 
 from django.core.asgi import get_asgi_application
@@ -15,14 +17,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import CookieMiddleware  # noqa: E402
 
 from chat.realtime.routing import websocket_urlpatterns  # noqa: E402
-from chatproject import daphne_close_codes, daphne_liveness  # noqa: E402
 from chatproject.middleware import (  # noqa: E402
     SameOriginValidator,
     WebSocketSessionMiddleware,
 )
-
-daphne_close_codes.install()
-daphne_liveness.install()
 
 application = ProtocolTypeRouter(
     {
@@ -37,11 +35,3 @@ application = ProtocolTypeRouter(
         ),
     }
 )
-
-# A busy worker allocates a few objects per frame and keeps many for long (its
-# sockets' consumers, tasks, Django's modules); the collector's frequent passes over
-# them took its p99 latency at 40,000 deliveries/s from 38 ms to 96 ms (BENCHMARKS.md).
-# What startup made is never garbage: frozen, the collector skips it; and the
-# youngest generation is collected every 50,000 allocations, not every 700.
-gc.freeze()
-gc.set_threshold(50_000, 20, 100)

@@ -4,6 +4,8 @@ of their own (SQLite unless DATABASE_URL names PostgreSQL), one of each for the
 module, no Redis and no browser, so these run in the default suite."""
 
 import os
+import re
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -102,3 +104,44 @@ async def test_only_the_pages_own_origin_opens_a_socket(servers, cookie, kind):
             assert refused.response.status_code == 403
             opened = False
         assert opened is accepted, origin
+
+
+# The fast paths each launcher must have on (chat.infra.fast.guard): one turned
+# off by an upgrade that renamed an internal is logged, and fails here.
+FAST_PATHS = {
+    "daphne": ("daphne_direct_write", "daphne_close_codes", "daphne_liveness"),
+    "uvicorn": ("uvicorn_direct_write",),
+}
+
+
+def fast_paths(server: Server) -> dict[str, float]:
+    with urllib.request.urlopen(server.url + "/metrics", timeout=10) as response:
+        page = response.read().decode()
+    return {
+        name: float(value)
+        for name, value in re.findall(
+            r'^chat_fast_path\{path="(\w+)"\} (\S+)$', page, re.M
+        )
+    }
+
+
+@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+async def test_the_fast_paths_are_on_after_a_socket_has_had_a_frame(
+    servers, cookie, kind
+):
+    """Every fast path of the server is in use once a socket is open and has had a
+    frame: the installed daphne, autobahn, Twisted, uvicorn and websockets still
+    have every internal the paths use, on their classes and on a live socket."""
+    server = servers[kind]
+    async with connect(
+        server.ws_url,
+        origin=server.url,
+        additional_headers={"Cookie": cookie},
+        open_timeout=10,
+    ) as ws:
+        assert "presence_update" in await ws.recv()
+        assert {
+            path: value
+            for path, value in fast_paths(server).items()
+            if path in FAST_PATHS[kind]
+        } == dict.fromkeys(FAST_PATHS[kind], 1.0), server.log_tail()

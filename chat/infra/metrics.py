@@ -17,6 +17,7 @@ from prometheus_client import (
 )
 
 from chat.infra import worker
+from chat.infra.fast import guard
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -77,9 +78,19 @@ layer_up = Gauge(
     registry=REGISTRY,
 )
 layer_up.set_function(lambda: 1 if worker.layer_is_up_anywhere() else 0)
+fast_path = Gauge(
+    "chat_fast_path",
+    "1 while a fast path is in use: the installed packages have every internal it"
+    " uses, on their classes and on a live instance (chat.infra.fast.guard); 0 while"
+    " it is off (logged) or not used yet",
+    ["path"],
+    registry=REGISTRY,
+)
 
 
 def exposition() -> tuple[bytes, str]:
     """The metrics page's body and content type."""
     worker_info.info({"worker": worker.name()})
+    for path in guard.paths():
+        fast_path.labels(path=path.name).set(1 if path.state == guard.ON else 0)
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -3,6 +3,7 @@ processes through PostgreSQL and Redis, and through nginx when it is installed."
 
 import asyncio
 import json
+import re
 import urllib.error
 
 import pytest
@@ -80,6 +81,41 @@ async def test_everything_crosses_workers(make_cluster, close_clients):
     await a.close()
     await until_online(o, {owner, ben})
     await until_online(b, {owner, ben})
+
+
+# Every fast path a worker on Redis runs (chat.infra.fast.guard).
+FAST_PATHS = {
+    "daphne": {"daphne_direct_write", "daphne_close_codes", "daphne_liveness"},
+    "uvicorn": {"uvicorn_direct_write"},
+}
+
+
+@pytest.mark.parametrize("server", ["daphne", "uvicorn"])
+async def test_every_fast_path_is_on_across_workers(
+    make_cluster, close_clients, server
+):
+    """Once a message has crossed two workers, every fast path, the channel
+    layer's and the kept Redis connection's too, is in use on both: the installed
+    packages still have every internal they use."""
+    cluster = make_cluster(workers=0)
+    for _ in range(2):
+        cluster.add_worker(server=server)
+    ana, ben = cluster.users("ana", "ben")
+    a, b = await cluster.client(ana, 0), await cluster.client(ben, 1)
+    close_clients.extend([a, b])
+    room = f"fast-{cluster.name}"
+    await a.request("join_room", {"room": room})
+    await b.request("join_room", {"room": room})
+    await b.request("send_message", {"room": room, "message": "across"})
+    await a.event("receive_message", room=room, message="across")
+    expected = FAST_PATHS[server] | {"layer_fan_out", "redis_pipe"}
+    for worker in cluster.workers:
+        status, body = await asyncio.to_thread(http_get, worker.url + "/metrics")
+        assert status == 200
+        paths = re.findall(
+            r'^chat_fast_path\{path="(\w+)"\} (\S+)$', body.decode(), re.M
+        )
+        assert dict(paths) == dict.fromkeys(expected, "1.0"), worker.log_tail()
 
 
 async def until_online(client: Client, users: set[str]) -> None:

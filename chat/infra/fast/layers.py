@@ -22,6 +22,15 @@ connection makes the worker's sockets resync.
 
 Written against channels-redis 4.3.0 (pinned); the overrides are small and named
 after the methods they replace.
+
+Upgrades. `check` looks for every channels_redis and redis-py internal used here
+(the launchers run it at start-up). On a miss the worker refuses to start, with an
+error naming the attribute; it does not fall back to the stock layer, because the
+fault reports above rest on the same internals (_do_receiving, _ensure_redis,
+_pubsub): a stock layer would deliver, but after a Redis reconnect its sockets would
+not resync, and members would silently miss what was published meanwhile. A worker
+that does not start is seen at deploy; lost messages are not. Imports here never
+fail on a renamed name, so that the error is that one.
 """
 
 import asyncio
@@ -30,20 +39,90 @@ import weakref
 from collections import deque
 from typing import Any, Protocol
 
-from channels_redis.pubsub import (
-    RedisPubSubChannelLayer,
-    RedisPubSubLoopLayer,
-    RedisSingleShardConnection,
-)
-from channels_redis.utils import _wrap_close, create_pool, decode_hosts
+import channels_redis.pubsub as redis_pubsub
+import channels_redis.utils as redis_utils
+from django.core.exceptions import ImproperlyConfigured
 from redis import asyncio as aioredis
 from redis.asyncio.client import PubSub
 
 from chat.infra import worker
+from chat.infra.fast import guard
 from chat.infra.fast.batching import Batcher
 from chat.infra.fast.redispipe import RedisPipe
 
 logger = logging.getLogger(__name__)
+
+LAYER = guard.FastPath(
+    "layer_fan_out",
+    ("channels-redis", "redis"),
+    "the worker does not start (see chat.infra.fast.layers)",
+)
+# What the subclasses use of channels_redis and redis-py that is not their API.
+PUBSUB_MODULE = (
+    "RedisPubSubChannelLayer",
+    "RedisPubSubLoopLayer",
+    "RedisSingleShardConnection",
+)
+UTILS_MODULE = ("_wrap_close", "create_pool", "decode_hosts")
+CHANNEL_LAYER = ("_get_layer", "serialize", "deserialize")
+CHANNEL_LAYER_LIVE = ("_layers", "_args", "_kwargs")
+LOOP_LAYER = ("_subscribe_to_channel", "_get_shard", "flush")
+LOOP_LAYER_LIVE = ("channels", "groups", "_shards", "channel_layer")
+SHARD = ("publish", "subscribe", "flush", "_do_receiving", "_ensure_redis")
+SHARD_LIVE = ("host", "channel_layer", "_lock", "_redis", "_pubsub")
+PUBSUB = ("on_connect", "get_message", "subscribed")
+
+# Named here, not imported by name, so that a rename reaches `check`.
+RedisPubSubChannelLayer = getattr(redis_pubsub, "RedisPubSubChannelLayer", object)
+RedisPubSubLoopLayer = getattr(redis_pubsub, "RedisPubSubLoopLayer", object)
+RedisSingleShardConnection = getattr(redis_pubsub, "RedisSingleShardConnection", object)
+
+
+def check() -> bool:
+    """Whether channels_redis and redis-py have everything the layer uses: on
+    their classes, and on instances made here without connecting."""
+    if LAYER.state != guard.UNCHECKED:
+        return not LAYER.off
+    if not (
+        LAYER.require(redis_pubsub, "channels_redis.pubsub", PUBSUB_MODULE)
+        and LAYER.require(redis_utils, "channels_redis.utils", UTILS_MODULE)
+        and LAYER.require(
+            RedisPubSubChannelLayer, "RedisPubSubChannelLayer", CHANNEL_LAYER
+        )
+        and LAYER.require(RedisPubSubLoopLayer, "RedisPubSubLoopLayer", LOOP_LAYER)
+        and LAYER.require(
+            RedisSingleShardConnection, "RedisSingleShardConnection", SHARD
+        )
+        and LAYER.require(PubSub, "redis.asyncio.client.PubSub", PUBSUB)
+    ):
+        return False
+    hosts = [{"address": "redis://127.0.0.1:6379/0"}]
+    try:
+        channel_layer = RedisPubSubChannelLayer(hosts=hosts)
+        loop_layer = RedisPubSubLoopLayer(hosts, channel_layer=channel_layer)
+        shard = RedisSingleShardConnection(hosts[0], loop_layer)
+    except Exception as error:  # a changed signature
+        LAYER.turn_off(f"a constructor's signature ({error!r})")
+        return False
+    if not (
+        LAYER.require(channel_layer, "RedisPubSubChannelLayer", CHANNEL_LAYER_LIVE)
+        and LAYER.require(loop_layer, "RedisPubSubLoopLayer", LOOP_LAYER_LIVE)
+        and LAYER.require(shard, "RedisSingleShardConnection", SHARD_LIVE)
+    ):
+        return False
+    LAYER.confirm()
+    return True
+
+
+def refuse_unless_checked() -> None:
+    """Raise ImproperlyConfigured, naming the miss, when `check` fails."""
+    if not check():
+        raise ImproperlyConfigured(
+            f"chat.infra.fast.layers cannot run on this channels_redis: "
+            f"{LAYER.missing} is missing "
+            f"({guard.versions(LAYER.packages)}); pin channels-redis 4.3.0 or "
+            "port the layer (see its docstring)"
+        )
 
 
 class Receiver(Protocol):
@@ -107,7 +186,8 @@ class _WatchedShard(RedisSingleShardConnection):
 
     def _ensure_redis(self) -> None:
         if self._redis is None:
-            self._redis = aioredis.Redis(connection_pool=create_pool(self.host))
+            pool = redis_utils.create_pool(self.host)
+            self._redis = aioredis.Redis(connection_pool=pool)
             self._pubsub = _WatchedPubSub(self._redis.connection_pool)
 
     async def publish(self, channel, message) -> None:
@@ -157,7 +237,9 @@ class _WatchedShard(RedisSingleShardConnection):
 class _WatchedLoopLayer(RedisPubSubLoopLayer):
     def __init__(self, hosts=None, **kwargs) -> None:
         super().__init__(hosts, **kwargs)
-        self._shards = [_WatchedShard(host, self) for host in decode_hosts(hosts)]
+        self._shards = [
+            _WatchedShard(host, self) for host in redis_utils.decode_hosts(hosts)
+        ]
         # channel name -> the socket that takes its group messages directly
         self.receivers: weakref.WeakValueDictionary[str, Receiver] = (
             weakref.WeakValueDictionary()
@@ -196,13 +278,19 @@ class WatchedPubSubChannelLayer(RedisPubSubChannelLayer):
     """RedisPubSubChannelLayer that fans out once per process and reports lost
     connections to `chat.infra.worker`."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        # Without a launcher (tests, runserver) the check runs here; the launchers
+        # run it first and refuse to start on a miss.
+        refuse_unless_checked()
+        super().__init__(*args, **kwargs)
+
     def _get_layer(self) -> _WatchedLoopLayer:
         loop = asyncio.get_running_loop()
         layer = self._layers.get(loop)
         if layer is None:
             layer = _WatchedLoopLayer(*self._args, **self._kwargs, channel_layer=self)
             self._layers[loop] = layer
-            _wrap_close(self, loop)
+            redis_utils._wrap_close(self, loop)
         return layer
 
     def attach(self, channel: str, receiver: Receiver) -> None:

@@ -6,11 +6,39 @@ close with 1009 (too big), 1012 (service restart) or 1013 (try again later)
 becomes an exception and the socket stays open (daphne #374, autobahn-python
 #1642, both open). The server may send those codes (RFC 6455 section 7.4.1, IANA
 registry), so they go out through autobahn's lower-level `sendCloseFrame`.
+
+Installed by the daphne launcher, after checking that daphne's protocol still
+has both methods, taking the arguments given here; if not, daphne is left as it
+is, and the error says which is missing.
 """
+
+import inspect
+
+from chat.infra.fast import guard
+
+PATCH = guard.FastPath(
+    "daphne_close_codes",
+    ("daphne", "autobahn"),
+    "daphne's own serverClose: a close with 1001-1003 or 1007-1014 raises in it",
+)
+# daphne.ws_protocol.WebSocketProtocol: method -> the keyword arguments used here.
+METHODS = {"serverClose": ("code",), "sendCloseFrame": ("code", "isReply")}
 
 # Server-sent codes that autobahn's sendClose refuses: 1001-1003, 1007-1014
 # (1004-1006 and 1015 must never be sent).
 SERVER_CODES = frozenset({1001, 1002, 1003, *range(1007, 1015)})
+
+
+def check(protocol_class: type) -> bool:
+    if not PATCH.require(protocol_class, "WebSocketProtocol", METHODS):
+        return False
+    for method, keywords in METHODS.items():
+        parameters = inspect.signature(getattr(protocol_class, method)).parameters
+        for keyword in keywords:
+            if keyword not in parameters:
+                PATCH.turn_off(f"WebSocketProtocol.{method}({keyword}=)")
+                return False
+    return True
 
 
 def install() -> None:
@@ -19,6 +47,8 @@ def install() -> None:
     except ImportError:  # another ASGI server: nothing to fix
         return
     if getattr(WebSocketProtocol.serverClose, "chat_fixed", False):
+        return
+    if not check(WebSocketProtocol):
         return
     stock_server_close = WebSocketProtocol.serverClose
 
@@ -30,3 +60,4 @@ def install() -> None:
 
     server_close.chat_fixed = True
     WebSocketProtocol.serverClose = server_close
+    PATCH.confirm()
