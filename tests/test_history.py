@@ -2,6 +2,7 @@
 with `after`, the join race, and read markers."""
 
 import asyncio
+import json
 
 import pytest
 from channels.db import database_sync_to_async
@@ -382,3 +383,33 @@ async def test_mark_read_with_a_message_of_another_room(amake_user, sockets):
     reply = await a.request("mark_read", {"room": "general", "messageId": 10**9})
     assert (reply["status"], reply["code"]) == ("error", "not_found")
     assert await events_of(a, "room_read") == []
+
+
+async def test_a_resync_of_long_messages_comes_in_pages_under_half_a_mebibyte(
+    amake_user, sockets
+):
+    """200 messages of 8 kB would make a 1.6 MB reply, past what WebSocket
+    libraries take by default: the resync pages by size too, and loses nothing."""
+    ana = await amake_user("ana")
+    a = await sockets(ana)
+    joined = await a.join("long")
+    body = "é" * 4000  # 8,000 bytes of UTF-8, the longest message there is
+
+    @database_sync_to_async
+    def fill() -> list[int]:
+        return [
+            services.message_send(user=ana, room_name="long", body=body).message.pk
+            for _ in range(150)
+        ]
+
+    sent = await fill()
+    got: list[int] = []
+    after = joined["seq"]
+    while True:
+        reply = await a.join("long", after=after)
+        assert len(json.dumps(reply, ensure_ascii=False).encode()) < 600_000
+        got += [m["id"] for m in reply["history"]]
+        after = reply["seq"]
+        if not reply["hasMore"]:
+            break
+    assert got == sent

@@ -67,6 +67,9 @@ def room_sync(*, room: Room, after: int | None) -> RoomSync:
         )
         has_more = len(rows) > limit
         rows = rows[:limit]
+        kept = _within_reply_budget(rows)
+        has_more = has_more or kept < len(rows)
+        rows = rows[:kept]
         if has_more:
             seq = rows[-1].changed_seq
         else:
@@ -78,6 +81,22 @@ def room_sync(*, room: Room, after: int | None) -> RoomSync:
         seq=seq,
         direct_members=_member_names(room) if room.is_direct else [],
     )
+
+
+# A resync page of long messages stays under this many bytes of text (clients
+# page on with `seq`): 200 messages of 8 kB would be 1.6 MB in one frame, past
+# the 1 MiB that WebSocket libraries accept by default.
+RESYNC_MAX_BYTES = 512 * 1024
+
+
+def _within_reply_budget(rows: list[Message]) -> int:
+    """How many of `rows` (at least one) fit RESYNC_MAX_BYTES."""
+    total = 0
+    for kept, row in enumerate(rows):
+        total += len(row.body.encode()) + 200  # the message object's other fields
+        if total > RESYNC_MAX_BYTES and kept:
+            return kept
+    return len(rows)
 
 
 def _member_names(room: Room) -> list[str]:
