@@ -21,6 +21,7 @@ Scenarios (docs/BENCHMARKS.md has the figures and how they were taken):
 
 --peer chat (default) drives this chat: users bench-0... are signed up once and
 logged in through the real forms (sessions are cached in ~/.cache/chat-bench).
+--peer chat-poll drives this chat over its long-polling transport (the same users).
 --peer socketio drives the Socket.io tutorial's server (bench/peers/socketio).
 Every loop is bounded in time; the load runs in --procs processes, whose own CPU
 use is reported so a saturated generator is visible.
@@ -39,7 +40,11 @@ from pathlib import Path
 
 from . import load
 
-PEERS = {"chat": "bench.chat_client", "socketio": "bench.peers.socketio_client"}
+PEERS = {
+    "chat": "bench.chat_client",
+    "chat-poll": "bench.chat_poll_client",
+    "socketio": "bench.peers.socketio_client",
+}
 
 
 def main(argv: list[str]) -> int:
