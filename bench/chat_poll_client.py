@@ -29,6 +29,7 @@ class Connection:
         self.on_data = on_data or (lambda data: on_message(data["message"]))
         self.acks = itertools.count(1)
         self.waiting: dict[int, asyncio.Future] = {}
+        self.ended = ""
         self.reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -69,14 +70,17 @@ class Connection:
             while True:
                 response = await self.http.get(self.url, params={"wait": 25})
                 if response.status_code != 200:
+                    status, text = response.status_code, response.text[:100]
+                    self.ended = f"GET answered {status}: {text}"
                     break
                 self._take(response.content)
-        except httpx.TransportError:
-            pass
+        except httpx.TransportError as error:
+            self.ended = repr(error)
         finally:
             for future in self.waiting.values():
                 if not future.done():
-                    future.set_exception(ConnectionError("session ended"))
+                    ended = ConnectionError(f"session ended: {self.ended}")
+                    future.set_exception(ended)
 
     async def request(self, event: str, data: dict) -> dict:
         ack = next(self.acks)

@@ -24,6 +24,7 @@ import time
 from collections import deque
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -33,7 +34,7 @@ from chat.domain.errors import ChatError
 from chat.infra import ratelimit, worker
 from chat.realtime import dispatch, protocol
 from chat.realtime.session import Session, refusal_code
-from chatproject.middleware import request_origin_allowed
+from chatproject.middleware import close_request_connections, request_origin_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -216,6 +217,10 @@ async def _refusal(request: HttpRequest) -> int:
 
 async def _user(request: HttpRequest) -> Any:
     user = await request.auser()
+    # The session and user were read in this request's thread, whose database
+    # connection would otherwise stay open while a GET waits (25 s): 200 waiting
+    # clients took PostgreSQL past max_connections.
+    await sync_to_async(close_request_connections)()
     return user if user.is_authenticated else None
 
 

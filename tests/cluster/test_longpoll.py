@@ -132,3 +132,26 @@ async def test_through_nginx_a_browsers_polls_reach_the_worker_of_its_session(
             assert poll.is_open and poll.close_code is None
     finally:
         nginx.stop()
+
+
+async def test_waiting_polls_hold_no_database_connection(make_cluster, close_clients):
+    """Each HTTP request reads its session and user in a thread of its own; a GET
+    that then waits (25 s) must not keep that thread's database connection open:
+    200 waiting clients took PostgreSQL past max_connections."""
+    import psycopg
+
+    cluster = make_cluster(workers=1)
+    database = cluster.env["DATABASE_URL"]
+
+    def connections() -> int:
+        with psycopg.connect(database) as db:
+            query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+            return db.execute(query, [db.info.dbname]).fetchone()[0]
+
+    names = cluster.users(*[f"p{n}" for n in range(12)])
+    before = await asyncio.to_thread(connections)
+    polls = [await cluster.poll_client(name, 0) for name in names]
+    close_clients.extend(polls)
+    await asyncio.sleep(1)  # every client has a GET waiting now
+    during = await asyncio.to_thread(connections)
+    assert during - before < 6, (before, during)
