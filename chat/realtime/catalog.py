@@ -83,9 +83,7 @@ class DirectMessage(Message, _Direct):
 _RoomWith = TypedDict("_RoomWith", {"with": NotRequired[str | None]})
 
 
-class RoomEntry(_RoomWith):
-    """One of list_rooms' rooms ("with" only for a direct room)."""
-
+class _Room(TypedDict):
     room: str
     kind: RoomKind
     topic: str
@@ -94,6 +92,10 @@ class RoomEntry(_RoomWith):
     unread: int
     lastMessageId: int | None  # None: no message that is not deleted
     lastReadId: int | None  # None: never marked
+
+
+class RoomEntry(_Room, _RoomWith):
+    """One of list_rooms' rooms ("with" only for a direct room)."""
 
 
 # --- Server events (the `data` of {"event": NAME, "data": ...}) -----------------------
@@ -189,10 +191,12 @@ class Ok(TypedDict):
     status: Literal["ok"]
 
 
-class ErrorReply(Error):
-    """The reply to any client frame that failed (with an ack)."""
-
+class _Failed(TypedDict):
     status: Literal["error"]
+
+
+class ErrorReply(_Failed, Error):
+    """The reply to any client frame that failed (with an ack)."""
 
 
 class JoinRoomReply(Ok):
