@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from chat import load
+from . import load
 
 PEERS = {"chat": "bench.chat_client", "socketio": "bench.peers.socketio_client"}
 
@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     peer = __import__(PEERS[args.peer], fromlist=["prepare_identities"])
     if args.scenario == "abuse":
-        from chat import abuse
+        from . import abuse
 
         url = args.url.split(",")[0]
         result = abuse.main(url, args.duration, args.flood_sockets, args.interval)

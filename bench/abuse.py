@@ -22,7 +22,7 @@ import time
 
 from websockets.exceptions import ConnectionClosed
 
-from chat import chat_client
+from . import chat_client
 
 LONG = "x" * 4000
 

@@ -31,9 +31,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chat import chat_client
 from tests.cluster.chaos import Window
 
+from . import chat_client
 from .__main__ import _with_children, percentiles, rss_kib
 
 CHURN_EVERY = (10.0, 30.0)  # seconds between a churner's leave/rejoin or reconnect
