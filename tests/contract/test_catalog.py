@@ -10,6 +10,8 @@ import pytest
 from chat.domain.errors import ChatError
 from chat.realtime import catalog, dispatch
 
+from .plugin import Recording
+
 PROTOCOL = Path(__file__).resolve().parents[2] / "docs" / "PROTOCOL.md"
 
 MESSAGE = {
@@ -173,3 +175,19 @@ def test_protocol_md_lists_the_catalogue() -> None:
     assert set(objects) == set(inside)
     for name, shape in inside.items():
         assert objects[name] == catalog.fields(shape), name
+
+
+def test_the_recording_names_each_violation_and_its_tests() -> None:
+    recording = Recording()
+    bad = '{"event":"user_typing","data":{"room":"g","username":"a","isTyping":1}}'
+    for test in ("tests/test_a.py::one", "tests/test_b.py::two"):
+        recording.test = test
+        recording.check(bad, None)
+    recording.check('{"event":"ack","ack":1,"data":{"status":"ok"}}', "ping")
+    recording.check("not json", None)
+    assert recording.frames == 4
+    assert recording.seen == {"ack(ping)": 1}
+    report = recording.report()
+    assert "user_typing: data.isTyping: int 1, not bool\n    2 frame(s)" in report
+    assert "tests/test_a.py::one, tests/test_b.py::two" in report
+    assert "not JSON" in report
