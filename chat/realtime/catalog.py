@@ -279,7 +279,8 @@ def validate(frame: Any, *, reply_to: str | None = None) -> str:
     the catalogue entry it matched ("ack(join_room)" for a reply, "ack(error)").
 
     `reply_to` is the client event an ack answers (a frame does not say): its
-    reply is checked against that event's. Without it, any reply will do.
+    reply is checked against that event's. Without it, any reply will do, and
+    what is returned is just "ack" (several replies have the same shape).
     """
     if not isinstance(frame, dict):
         raise FrameInvalid(f"a frame is an object, not {_kind(frame)}")
@@ -287,7 +288,8 @@ def validate(frame: Any, *, reply_to: str | None = None) -> str:
     if event == "ack":
         _keys(frame, {"event", "ack", "data"}, set(), "frame")
         _check(frame["ack"], AckId, "ack")
-        return "ack(" + _check_reply(frame["data"], reply_to) + ")"
+        replied = _check_reply(frame["data"], reply_to)
+        return f"ack({replied})" if replied else "ack"
     if not isinstance(event, str) or event not in EVENTS:
         raise FrameInvalid(f"unknown event {event!r}")
     _keys(frame, {"event", "data"}, set(), "frame")
@@ -295,7 +297,7 @@ def validate(frame: Any, *, reply_to: str | None = None) -> str:
     return event
 
 
-def _check_reply(data: Any, reply_to: str | None) -> str:
+def _check_reply(data: Any, reply_to: str | None) -> str | None:
     status = data.get("status") if isinstance(data, dict) else None
     if status == "error":
         _check(data, ErrorReply, "ack: data")
@@ -312,7 +314,7 @@ def _check_reply(data: Any, reply_to: str | None) -> str:
         except FrameInvalid as failure:
             failures.append(str(failure))
         else:
-            return event
+            return None
     raise FrameInvalid("ack: data is no reply: " + "; ".join(failures))
 
 
