@@ -23,6 +23,9 @@ from chatproject.settings import redis_host
 
 from .wsclient import TRANSPORTS, Socket, close_all, open_socket
 
+# Every frame the run sends is checked against the event catalogue.
+pytest_plugins = ["tests.contract.plugin"]
+
 RUN_PREFIX = f"test-{uuid.uuid4().hex[:10]}"
 
 

@@ -1,0 +1,463 @@
+"""Protocol v1's server frames, each shape written once: every server event, the
+ack frame and each client event's reply in it. docs/PROTOCOL.md lists the same
+(tests/contract checks both ways), and the contract test checks every frame the
+suite sends against it (tests/contract/plugin.py).
+
+The shapes are TypedDicts, read by `validate`, a small checker of JSON values:
+the protocol's types are few (int, number, str, bool, null, lists, objects, a few
+fixed strings and time strings), and a hand-written checker says precisely where
+a frame went wrong without a runtime dependency for what only tests run.
+"""
+
+import re
+import types
+from dataclasses import dataclass
+from typing import (
+    Annotated,
+    Any,
+    Literal,
+    NotRequired,
+    TypedDict,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+    is_typeddict,
+)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A string's form (for Annotated[str, Pattern(...)])."""
+
+    name: str
+    regex: str
+
+
+# UTC with milliseconds, as chat.domain.payloads.iso and Date.toISOString() write it.
+Time = Annotated[str, Pattern("time", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")]
+Number = int | float
+AckId = str | int | float
+RoomKind = Literal["public", "private", "direct"]
+Role = Literal["member", "moderator", "owner"]
+# The keys of chat.domain.errors.ChatError.HTTP_STATUS (a test says so).
+ErrorCode = Literal[
+    "bad_frame",
+    "unknown_event",
+    "invalid",
+    "too_long",
+    "not_found",
+    "forbidden",
+    "rate_limited",
+    "server_error",
+    "unavailable",
+]
+
+
+# --- Objects inside events ----------------------------------------------------------
+
+
+class Message(TypedDict):
+    """chat.domain.payloads.message_object: history, resync and live events."""
+
+    id: int
+    room: str
+    seq: int  # of the message's latest change
+    username: str
+    message: str  # "" once deleted
+    time: Time
+    clientId: str | None
+    editedAt: Time | None
+    deleted: bool
+
+
+_Direct = TypedDict("_Direct", {"from": str, "to": str, "isSelf": bool})
+
+
+class DirectMessage(Message, _Direct):
+    """chat.domain.payloads.direct_message_object: a direct message, live."""
+
+
+# "with": a direct room's other member; None once that account is deleted (its
+# membership goes with it).
+_RoomWith = TypedDict("_RoomWith", {"with": NotRequired[str | None]})
+
+
+class _Room(TypedDict):
+    room: str
+    kind: RoomKind
+    topic: str
+    role: Role
+    seq: int
+    unread: int
+    lastMessageId: int | None  # None: no message that is not deleted
+    lastReadId: int | None  # None: never marked
+
+
+class RoomEntry(_Room, _RoomWith):
+    """One of list_rooms' rooms ("with" only for a direct room)."""
+
+
+# --- Server events (the `data` of {"event": NAME, "data": ...}) -----------------------
+
+
+class MessageEdited(TypedDict):
+    room: str
+    id: int
+    message: str
+    editedAt: Time
+    seq: int
+
+
+class MessageDeleted(TypedDict):
+    room: str
+    id: int
+    seq: int
+
+
+class RoomRead(TypedDict):
+    room: str
+    lastReadId: int
+    unread: int
+
+
+class MemberMoved(TypedDict):
+    """user_joined and user_left."""
+
+    room: str
+    username: str
+    time: Time
+
+
+class UserTyping(TypedDict):
+    room: str
+    username: str
+    isTyping: bool
+
+
+class RoomUsers(TypedDict):
+    room: str
+    users: list[str]
+
+
+class PresenceUpdate(TypedDict):
+    online: list[str]
+
+
+class Kicked(TypedDict):
+    room: str
+    reason: str
+    by: str | None  # None: staff acted
+
+
+class Muted(TypedDict):
+    room: str
+    until: Time
+    reason: str
+    by: str | None  # None: staff acted
+
+
+class Unmuted(TypedDict):
+    room: str
+
+
+class Error(TypedDict):
+    code: ErrorCode
+    msg: str
+    retryAfter: NotRequired[Number]  # seconds, for rate_limited and unavailable
+
+
+EVENTS: dict[str, type] = {
+    "receive_message": Message,
+    "private_message": DirectMessage,
+    "message_edited": MessageEdited,
+    "message_deleted": MessageDeleted,
+    "room_read": RoomRead,
+    "user_joined": MemberMoved,
+    "user_left": MemberMoved,
+    "user_typing": UserTyping,
+    "room_users": RoomUsers,
+    "presence_update": PresenceUpdate,
+    "kicked": Kicked,
+    "muted": Muted,
+    "unmuted": Unmuted,
+    "error": Error,
+}
+
+# --- Ack replies (the `data` of {"event": "ack", "ack": ID, "data": ...}) -----------
+
+
+class Ok(TypedDict):
+    status: Literal["ok"]
+
+
+class _Failed(TypedDict):
+    status: Literal["error"]
+
+
+class ErrorReply(_Failed, Error):
+    """The reply to any client frame that failed (with an ack)."""
+
+
+class JoinRoomReply(Ok):
+    room: str
+    kind: RoomKind
+    topic: str
+    history: list[Message]
+    hasMore: bool
+    users: list[str]
+    seq: int
+
+
+class LeaveRoomReply(Ok):
+    room: str
+
+
+class Delivered(TypedDict):
+    """send_message and private_message."""
+
+    status: Literal["delivered"]
+    messageId: int
+    room: str
+    seq: int
+    time: Time
+    duplicate: bool
+
+
+class ChangeReply(Ok):
+    """edit_message and delete_message."""
+
+    id: int
+    seq: int
+
+
+class HistoryReply(Ok):
+    messages: list[Message]
+    hasMore: bool
+
+
+class MarkReadReply(Ok):
+    unread: int
+
+
+class ListRoomsReply(Ok):
+    rooms: list[RoomEntry]
+
+
+class MuteReply(Ok):
+    until: Time
+
+
+# Every client event of chat.realtime.dispatch.HANDLERS -> its reply when it
+# succeeds (a test says they are the same events).
+ACKS: dict[str, type] = {
+    "join_room": JoinRoomReply,
+    "leave_room": LeaveRoomReply,
+    "send_message": Delivered,
+    "private_message": Delivered,
+    "edit_message": ChangeReply,
+    "delete_message": ChangeReply,
+    "typing": Ok,
+    "get_history": HistoryReply,
+    "mark_read": MarkReadReply,
+    "list_rooms": ListRoomsReply,
+    "kick_user": Ok,
+    "mute_user": MuteReply,
+    "ping": Ok,
+}
+
+
+# --- Checking a frame ---------------------------------------------------------------
+
+
+class FrameInvalid(ValueError):
+    """A frame that is not in the catalogue; the message says where and why."""
+
+
+def validate(frame: Any, *, reply_to: str | None = None) -> str:
+    """Check a server frame against the catalogue, or raise FrameInvalid; return
+    the catalogue entry it matched ("ack(join_room)" for a reply, "ack(error)").
+
+    `reply_to` is the client event an ack answers (a frame does not say): its
+    reply is checked against that event's. Without it, any reply will do, and
+    what is returned is just "ack" (several replies have the same shape).
+    """
+    if not isinstance(frame, dict):
+        raise FrameInvalid(f"a frame is an object, not {_kind(frame)}")
+    event = frame.get("event")
+    if event == "ack":
+        _keys(frame, {"event", "ack", "data"}, set(), "frame")
+        _check(frame["ack"], AckId, "ack")
+        replied = _check_reply(frame["data"], reply_to)
+        return f"ack({replied})" if replied else "ack"
+    if not isinstance(event, str) or event not in EVENTS:
+        raise FrameInvalid(f"unknown event {event!r}")
+    _keys(frame, {"event", "data"}, set(), "frame")
+    _check(frame["data"], EVENTS[event], f"{event}: data")
+    return event
+
+
+def _check_reply(data: Any, reply_to: str | None) -> str | None:
+    status = data.get("status") if isinstance(data, dict) else None
+    if status == "error":
+        _check(data, ErrorReply, "ack: data")
+        return "error"
+    if reply_to is not None:
+        if reply_to not in ACKS:
+            raise FrameInvalid(f"ack: {reply_to!r} is answered only with an error")
+        _check(data, ACKS[reply_to], f"ack({reply_to}): data")
+        return reply_to
+    failures = []
+    for event, shape in ACKS.items():
+        try:
+            _check(data, shape, f"ack({event}): data")
+        except FrameInvalid as failure:
+            failures.append(str(failure))
+        else:
+            return None
+    raise FrameInvalid("ack: data is no reply: " + "; ".join(failures))
+
+
+def _check(value: Any, shape: Any, path: str) -> None:
+    origin = get_origin(shape)
+    if shape is Any:
+        return
+    if origin is Annotated:
+        base, *marks = get_args(shape)
+        _check(value, base, path)
+        for mark in marks:
+            if isinstance(mark, Pattern) and not re.fullmatch(mark.regex, value):
+                raise FrameInvalid(f"{path}: {value!r} is not a {mark.name}")
+        return
+    if origin in (Union, types.UnionType):
+        if not any(_matches(value, option) for option in get_args(shape)):
+            # The first failure that is not one of type says most.
+            for option in get_args(shape):
+                if _matches_type(value, option):
+                    _check(value, option, path)
+            raise FrameInvalid(f"{path}: {_kind(value)}, not {describe(shape)}")
+        return
+    if origin is Literal:
+        if not any(_same(value, v) for v in get_args(shape)):
+            raise FrameInvalid(f"{path}: {value!r}, not {describe(shape)}")
+        return
+    if origin is list:
+        if not isinstance(value, list):
+            raise FrameInvalid(f"{path}: {_kind(value)}, not a list")
+        (item,) = get_args(shape)
+        for i, element in enumerate(value):
+            _check(element, item, f"{path}[{i}]")
+        return
+    if is_typeddict(shape):
+        if not isinstance(value, dict):
+            raise FrameInvalid(f"{path}: {_kind(value)}, not an object")
+        _keys(value, shape.__required_keys__, shape.__optional_keys__, path)
+        hints = get_type_hints(shape, include_extras=True)
+        for key, item in value.items():
+            _check(item, _unwrap(hints[key]), f"{path}.{key}")
+        return
+    if not _matches_type(value, shape):
+        raise FrameInvalid(f"{path}: {_kind(value)}, not {describe(shape)}")
+
+
+def _same(value: Any, fixed: Any) -> bool:
+    """`value` is the literal `fixed` (a str enum member is its string; True is
+    not 1)."""
+    same_kind = isinstance(value, type(fixed)) and isinstance(value, bool) == (
+        isinstance(fixed, bool)
+    )
+    return same_kind and value == fixed
+
+
+def _matches(value: Any, shape: Any) -> bool:
+    try:
+        _check(value, shape, "")
+    except FrameInvalid:
+        return False
+    return True
+
+
+def _matches_type(value: Any, shape: Any) -> bool:
+    """Whether `value` is of `shape`'s JSON type, not looking inside."""
+    origin = get_origin(shape) or shape
+    if origin is Annotated:
+        return _matches_type(value, get_args(shape)[0])
+    if origin is Literal:
+        return any(isinstance(value, type(v)) for v in get_args(shape))
+    if is_typeddict(origin):
+        return isinstance(value, dict)
+    if shape is type(None) or shape is None:
+        return value is None
+    if isinstance(value, bool):  # JSON's true is no number
+        return origin is bool
+    if origin is float:
+        return isinstance(value, int | float)
+    return isinstance(origin, type) and isinstance(value, origin)
+
+
+def _keys(value: dict, required: Any, optional: Any, path: str) -> None:
+    if missing := sorted(set(required) - value.keys()):
+        raise FrameInvalid(f"{path}: missing {', '.join(missing)}")
+    if unknown := sorted(value.keys() - set(required) - set(optional), key=str):
+        raise FrameInvalid(f"{path}: unknown {', '.join(map(str, unknown))}")
+
+
+def _unwrap(shape: Any) -> Any:
+    """NotRequired[X] -> X (whether a key must be there is the TypedDict's)."""
+    if get_origin(shape) is NotRequired:
+        return get_args(shape)[0]
+    return shape
+
+
+def _kind(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+# --- The catalogue as docs/PROTOCOL.md shows it ---------------------------------------
+
+_NAMES = {int: "int", float: "number", str: "str", bool: "bool", type(None): "null"}
+
+
+def describe(shape: Any) -> str:
+    """A type as docs/PROTOCOL.md writes it: int, number, str, bool, null, time,
+    "ok", list[...], a or b, an object's name, error code (its table): no `|`,
+    which a Markdown table would take for a column."""
+    if shape == ErrorCode:
+        return "error code"
+    origin = get_origin(shape)
+    if origin is Annotated:
+        pattern = next(m for m in get_args(shape)[1:] if isinstance(m, Pattern))
+        return pattern.name
+    if origin in (Union, types.UnionType):
+        options = get_args(shape)
+        if set(options) == {int, float}:
+            return "number"
+        return " or ".join(
+            "number" if o is float and int in options else describe(o)
+            for o in options
+            if not (o is int and float in options)
+        )
+    if origin is Literal:
+        return " or ".join(f'"{v}"' for v in get_args(shape))
+    if origin is list:
+        return f"list[{describe(get_args(shape)[0])}]"
+    if is_typeddict(shape):
+        return shape.__name__
+    return _NAMES[shape]
+
+
+def fields(shape: type) -> str:
+    """An object's keys and types as docs/PROTOCOL.md lists them: `key: type`,
+    `key?: type` for a key that may be missing."""
+    hints = get_type_hints(shape, include_extras=True)
+    optional = shape.__optional_keys__
+    return ", ".join(
+        f"`{key}{'?' if key in optional else ''}: {describe(_unwrap(kind))}`"
+        for key, kind in hints.items()
+    )
+
+
+def entries() -> list[str]:
+    """Every entry of the catalogue, as `validate` names what it matched."""
+    return [*EVENTS, *(f"ack({e})" for e in ACKS), "ack(error)"]
