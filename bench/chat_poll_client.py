@@ -11,12 +11,15 @@ from collections.abc import Callable
 
 import httpx
 
+from . import chat_client
 from .chat_client import TIMEOUT, PeerError, prepare_identities
 
 __all__ = ["Connection", "PeerError", "prepare_identities"]
 
 
-class Connection:
+class Connection(chat_client.Connection):
+    """chat_client's Connection (join, send) over long-polling."""
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -94,16 +97,6 @@ class Connection:
         if reply.get("status") == "error":
             raise PeerError(reply.get("code", "error"), reply)
         return reply
-
-    async def join(self, room: str) -> None:
-        await self.request("join_room", {"room": room})
-
-    async def send(self, room: str, body: str) -> float | None:
-        """Send; the seconds until its ack (stored and broadcast)."""
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        await self.request("send_message", {"room": room, "message": body})
-        return loop.time() - started
 
     async def close(self) -> None:
         self.reader.cancel()

@@ -1,6 +1,6 @@
 """Project-wide middleware: HTTP, and the WebSocket origin check and session."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,12 +14,14 @@ from django.http.request import split_domain_port, validate_host
 from django.utils.http import is_same_domain
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+from chat.infra.hybrid import HybridMiddleware
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # An origin as compared: scheme, lower-case host (no brackets), port.
 Origin = tuple[str, str, int]
 
 
-class CloseDatabaseConnectionsMiddleware:
+class CloseDatabaseConnectionsMiddleware(HybridMiddleware):
     """Close the request's database connections when it is answered.
 
     Under ASGI, Django runs each HTTP request's synchronous code in a thread of its
@@ -28,29 +30,16 @@ class CloseDatabaseConnectionsMiddleware:
     PostgreSQL's max_connections. Sockets are not affected: their database work
     runs in the worker's pool of threads (chat.infra.worker.in_db_thread), which keep
     their connections.
-    Outermost, so it runs after the session is saved. Async-capable, like every
-    middleware here: one that is not holds a thread for the whole of an async
-    view, and a long poll waits up to 25 s.
+    Outermost, so it runs after the session is saved.
     """
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> Any:
-        if self.is_async:
-            return self._acall(request)
+    def handle(self, request: HttpRequest) -> HttpResponse:
         try:
             return self.get_response(request)
         finally:
             close_request_connections()
 
-    async def _acall(self, request: HttpRequest) -> HttpResponse:
+    async def ahandle(self, request: HttpRequest) -> HttpResponse:
         try:
             return await self.get_response(request)
         finally:

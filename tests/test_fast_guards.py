@@ -170,6 +170,8 @@ def test_a_renamed_uvicorn_attribute_turns_its_direct_writes_off(caplog):
     assert "uvicorn 0.54.0" in error
 
 
+# The WebSocket carrier's direct writes: nothing of long-polling.
+@pytest.mark.websocket_only
 @pytest.mark.django_db(transaction=True)
 async def test_with_direct_writes_off_frames_still_reach_the_client(
     amake_user, sockets, monkeypatch, caplog

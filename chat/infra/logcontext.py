@@ -6,13 +6,12 @@ binds them per HTTP request. Message bodies are never logged at INFO.
 """
 
 import logging
-from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+
+from chat.infra.hybrid import HybridMiddleware
 
 _user: ContextVar[str] = ContextVar("log_user", default="-")
 _conn: ContextVar[str] = ContextVar("log_conn", default="-")
@@ -30,22 +29,10 @@ class ContextFilter(logging.Filter):
         return True
 
 
-class RequestContextMiddleware:
-    """Bind the requesting user and client address for the request's log lines.
-    Async-capable: a sync-only middleware holds a thread for a whole async view."""
+class RequestContextMiddleware(HybridMiddleware):
+    """Bind the requesting user and client address for the request's log lines."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> Any:
-        if self.is_async:
-            return self._acall(request)
+    def handle(self, request: HttpRequest) -> HttpResponse:
         name = ""
         # Only a request with a session can have a user: don't make health checks
         # and anonymous pages pay a session lookup.
@@ -55,7 +42,7 @@ class RequestContextMiddleware:
         bind_request(request, name)
         return self.get_response(request)
 
-    async def _acall(self, request: HttpRequest) -> HttpResponse:
+    async def ahandle(self, request: HttpRequest) -> HttpResponse:
         name = ""
         if settings.SESSION_COOKIE_NAME in request.COOKIES:
             user = await request.auser()

@@ -48,7 +48,7 @@ class ErrorReply(Exception):
 class Client:
     """One socket. Replies are matched to requests; every other frame is queued."""
 
-    def __init__(self, ws: ClientConnection, username: str, url: str) -> None:
+    def __init__(self, ws: ClientConnection | None, username: str, url: str) -> None:
         self.ws = ws
         self.username = username
         self.url = url
@@ -73,13 +73,7 @@ class Client:
     async def _read(self) -> None:
         try:
             async for text in self.ws:
-                frame = json.loads(text)
-                if frame.get("event") == "ack":
-                    future = self.waiting.pop(frame["ack"], None)
-                    if future is not None and not future.done():
-                        future.set_result(frame["data"])
-                else:
-                    await self.events.put(frame)
+                self._deliver(json.loads(text))
         except ConnectionClosed:
             pass
         finally:
@@ -89,6 +83,15 @@ class Client:
                     future.set_exception(ConnectionError("socket closed"))
             self.waiting.clear()
             await self.events.put({"event": "_closed", "data": {}})
+
+    def _deliver(self, frame: dict[str, Any]) -> None:
+        """An ack to its request; any other frame to `events`."""
+        if frame.get("event") == "ack":
+            future = self.waiting.pop(frame["ack"], None)
+            if future is not None and not future.done():
+                future.set_result(frame["data"])
+        else:
+            self.events.put_nowait(frame)
 
     @property
     def is_open(self) -> bool:
@@ -154,19 +157,14 @@ def http_get(url: str) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-class PollClient:
+class PollClient(Client):
     """The same as Client, over the long-polling transport (POST/GET /poll/), as
     a browser behind a proxy that refuses WebSockets would speak it."""
 
     def __init__(self, http: httpx.AsyncClient, sid: str, username: str) -> None:
         self.http = http
         self.sid = sid
-        self.username = username
-        self.acks = itertools.count(1)
-        self.waiting: dict[int, asyncio.Future] = {}
-        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.close_code: int | None = None
-        self.reader = asyncio.create_task(self._read())
+        super().__init__(None, username, f"/poll/{sid}/")
 
     @classmethod
     async def open(cls, base_url: str, cookie: str, username: str) -> "PollClient":
@@ -187,18 +185,9 @@ class PollClient:
         client._take(body["frames"])
         return client
 
-    @property
-    def url(self) -> str:
-        return f"/poll/{self.sid}/"
-
     def _take(self, frames: list[dict[str, Any]]) -> None:
         for frame in frames:
-            if frame.get("event") == "ack":
-                future = self.waiting.pop(frame["ack"], None)
-                if future is not None and not future.done():
-                    future.set_result(frame["data"])
-            else:
-                self.events.put_nowait(frame)
+            self._deliver(frame)
 
     def _answer(self, response: httpx.Response) -> None:
         body = response.json()
@@ -223,10 +212,6 @@ class PollClient:
             self.waiting.clear()
             await self.events.put({"event": "_closed", "data": {}})
 
-    @property
-    def is_open(self) -> bool:
-        return not self.reader.done()
-
     async def _post(self, frame: dict[str, Any]) -> None:
         try:
             self._answer(await self.http.post(self.url, json=[frame]))
@@ -250,12 +235,6 @@ class PollClient:
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
         await self._post({"event": event, "data": data})
-
-    event = Client.event
-
-    async def closed(self, timeout: float = TIMEOUT) -> int | None:
-        await asyncio.wait_for(asyncio.shield(self.reader), timeout)
-        return self.close_code
 
     async def close(self) -> None:
         if self.is_open:
