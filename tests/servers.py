@@ -234,7 +234,7 @@ class Backend:
     ) -> str:
         self.run(
             "from django.contrib.auth import get_user_model\n"
-            "from chat import services\n"
+            "from chat.domain import services\n"
             "User = get_user_model()\n"
             "owner = User.objects.get(username=data['owner'])\n"
             "room = services.room_create(user=owner, name=data['name'],"
@@ -261,7 +261,7 @@ class Backend:
             "import datetime\n"
             "from django.contrib.auth import get_user_model\n"
             "from django.utils import timezone\n"
-            "from chat import services\n"
+            "from chat.domain import services\n"
             "from chat.models import Message\n"
             "users = {u.username: u for u in get_user_model().objects.filter("
             "username__in={a for a, _ in data['posts']})}\n"

@@ -107,7 +107,7 @@ async def test_a_client_asking_for_history_and_never_reading_is_closed(
     room = cluster.backend.room(ana, f"long-{cluster.name}")
     cluster.backend.run(
         "from django.contrib.auth import get_user_model\n"
-        "from chat import services\n"
+        "from chat.domain import services\n"
         "ana = get_user_model().objects.get(username=data['ana'])\n"
         "for n in range(100):\n"
         "    services.message_send(user=ana, room_name=data['room'],"
