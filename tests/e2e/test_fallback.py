@@ -7,12 +7,13 @@ import time
 
 from playwright.sync_api import Page, WebSocket, WebSocketRoute, expect
 
-from .conftest import SCREENSHOTS
+from .conftest import PHONE, SCREENSHOTS
 from .helpers import (
     BLANK,
     assert_no_duplicates,
     bodies,
     has_class,
+    horizontal_overflow,
     message,
     message_by_id,
     send_delivered,
@@ -238,3 +239,37 @@ def test_on_the_fallback_logged_out_elsewhere_goes_to_login(open_as, backend, se
 
     # Its session ends with 4401 (410 to the waiting poll, or 401 to a new one).
     expect(ben.page).to_have_url(re.compile(r"/accounts/login/"))
+
+
+# A WebSocket that never opens nor fails, as behind a proxy that holds the
+# Upgrade request: installed before the page's scripts.
+HANGING_WEBSOCKET = """
+window.WebSocket = class {
+  static CONNECTING = 0;
+  static OPEN = 1;
+  static CLOSING = 2;
+  static CLOSED = 3;
+  constructor(url) { this.url = url; this.readyState = 0; }
+  addEventListener() {}
+  send() { throw new Error("not open"); }
+  close() { this.readyState = 3; }
+};
+"""
+
+
+def test_a_websocket_that_never_opens_gives_way_after_three_seconds(open_as, backend):
+    (b,) = backend.users("ben")
+    room = backend.room(b, backend.unique("hang"))
+    ben = open_as(b, None, viewport=PHONE)
+    ben.page.add_init_script(HANGING_WEBSOCKET)
+    started = time.monotonic()
+    ben.goto(f"/rooms/{room}/")
+    expect(indicator(ben.page)).to_be_visible(timeout=8000)
+    elapsed = time.monotonic() - started
+    assert 2.5 < elapsed < 7, elapsed
+    wait_connected(ben.page)
+    send_delivered(ben.page, "through the fallback")
+    # The note fits the phone's top bar.
+    assert horizontal_overflow(ben.page) <= 0
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    ben.page.screenshot(path=str(SCREENSHOTS / "room-phone-light-fallback.png"))
