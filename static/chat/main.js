@@ -19,7 +19,7 @@ import { startEditing } from "./ui/editor.js";
 import { bindMessageActions, onScrolledNearTop } from "./ui/messages.js";
 import { notice } from "./ui/notice.js";
 import { bindSidebarToggle } from "./ui/sidebar.js";
-import { showForbidden } from "./ui/status.js";
+import { showForbidden, showTransport } from "./ui/status.js";
 
 const app = $("app");
 const conversation = $("conversation");
@@ -27,8 +27,18 @@ current.me = app.dataset.me;
 current.room = conversation.dataset.room || null;
 current.peer = conversation.dataset.peer || null;
 
+// ?transport=poll forces long-polling; ?probe=SECONDS is how often, on the
+// fallback, a WebSocket is tried again (tests shorten it).
+const params = new URLSearchParams(location.search);
+const probeSeconds = Number(params.get("probe"));
 useConnection(connect({
-  url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/chat/`,
+  urls: {
+    websocket: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/chat/`,
+    longpoll: app.dataset.pollUrl,
+  },
+  transport: params.get("transport"),
+  probeEveryMs: probeSeconds >= 1 ? probeSeconds * 1000 : undefined,
+  onTransport: showTransport,
   onEvent: (event, data) => handlers[event]?.(data),
   onOpen: connected,
   onDown: disconnected,

@@ -3,21 +3,13 @@
 // 4403 (not allowed). `request` resolves with the ack's data, rejecting with the
 // error data ({code, msg}) or an Error when the socket drops (transport/acks.js).
 import { Acks, receiveFrame } from "./acks.js";
-
-const CLOSE_UNAUTHENTICATED = 4401;
-const CLOSE_FORBIDDEN = 4403; // banned or deactivated: retrying cannot help
-// A worker shutting down, or one whose message bus reconnected: come back at once
-// (to another worker), then resync. A short random delay spreads the herd.
-const CLOSE_SERVICE_RESTART = 1012;
-const RESTART_SPREAD_MS = 1000;
-const BASE_DELAY_MS = 500;
-const MAX_DELAY_MS = 5000; // a restarted server is back within seconds
+import { Backoff, CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED } from "./backoff.js";
 
 export class WebSocketTransport {
   constructor({ url, onEvent, onOpen, onDown, onUnauthenticated, onForbidden }) {
     Object.assign(this, { url, onEvent, onOpen, onDown, onUnauthenticated, onForbidden });
     this.acks = new Acks();
-    this.attempt = 0;
+    this.backoff = new Backoff();
     this.retryTimer = null;
     this.stopped = false;
     // Back on the network: try now rather than wait out the backoff.
@@ -60,7 +52,7 @@ export class WebSocketTransport {
     const socket = new WebSocket(this.url);
     this.socket = socket;
     socket.addEventListener("open", () => {
-      this.attempt = 0;
+      this.backoff.reset();
       this.onOpen();
     });
     socket.addEventListener("message", (e) => this.receive(e.data));
@@ -93,20 +85,10 @@ export class WebSocketTransport {
       return;
     }
     this.onDown();
+    if (this.stopped) return; // closed by onDown (the fallback gave up on it)
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.connect();
-    }, this.delayAfter(code));
-  }
-
-  delayAfter(code) {
-    if (code === CLOSE_SERVICE_RESTART) {
-      this.attempt = 0;
-      return Math.random() * RESTART_SPREAD_MS;
-    }
-    // Full jitter: spread reconnects so a restarted server is not stampeded.
-    const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
-    this.attempt += 1;
-    return ceiling / 2 + (Math.random() * ceiling) / 2;
+    }, this.backoff.delayAfter(code));
   }
 }

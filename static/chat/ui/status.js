@@ -1,4 +1,5 @@
-// The connection banner.
+// The connection banner, and the note that says the chat is on the long-polling
+// fallback (for support questions).
 import { $ } from "./dom.js";
 
 export function showConnected() {
@@ -14,4 +15,11 @@ export function showForbidden() {
   banner.textContent = "Your account can no longer chat here.";
   banner.hidden = false;
   $("composer").hidden = true;
+}
+
+// `kind`: "websocket" or "longpoll" (transport/index.js).
+export function showTransport(kind) {
+  const note = $("transport-indicator");
+  note.hidden = kind !== "longpoll";
+  note.dataset.transport = kind;
 }
