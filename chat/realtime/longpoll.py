@@ -31,6 +31,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
 
 from chat.domain.errors import ChatError
+from chat.domain.events import CONTROL_TYPE as CONTROL
 from chat.infra import ratelimit, worker
 from chat.realtime import dispatch, protocol
 from chat.realtime.session import Session, refusal_code
@@ -44,8 +45,8 @@ ENDED_KEPT = 120.0  # how long an ended session still answers 410 with its code
 REAP_EVERY = 10.0
 FRAMES_PER_POST = 100
 SPIN_WAIT = 1.0  # a GET asking to wait less than this, answered empty, is paid for
-CLOSE_NORMAL = 1000
-CLOSE_GOING_AWAY = 1001  # RFC 6455: the client went away (no GET for IDLE_LIMIT)
+CLOSE_NORMAL = protocol.CLOSE_NORMAL
+CLOSE_GOING_AWAY = protocol.CLOSE_GOING_AWAY
 # What an HTTP request that cannot open a session answers, by the close code a
 # socket would get.
 STATUS_FOR_CLOSE = {
@@ -80,6 +81,7 @@ class PollCarrier:
         self.closed_at = 0.0
         self.session: Session | None = None
         self.receiving: asyncio.Task | None = None
+        self.leaving: asyncio.Task | None = None
         # A session handles its client's frames one at a time, in the order they
         # came, as a socket does, however many POSTs are in flight.
         self.handling = asyncio.Lock()
@@ -91,7 +93,7 @@ class PollCarrier:
             return
         # Every frame out passes here: what waits for a client that does not
         # poll is bounded like a socket's buffer (CHAT_MAX_SOCKET_BUFFER).
-        size = len(text)
+        size = len(text.encode())
         if self.outbox and self.outbox_bytes + size > settings.CHAT_MAX_SOCKET_BUFFER:
             logger.warning("long-poll session ended: its client stopped polling")
             await self.end(protocol.CLOSE_TRY_AGAIN_LATER)
@@ -110,8 +112,8 @@ class PollCarrier:
         self.closed_at = time.monotonic()
         self._wake()
         # A socket's consumer leaves its rooms when the server says it is gone;
-        # here nothing else would.
-        asyncio.get_running_loop().create_task(self._leave(code))
+        # here nothing else would. (Kept: the loop holds tasks only weakly.)
+        self.leaving = asyncio.get_running_loop().create_task(self._leave(code))
 
     def pause_reading(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
@@ -171,7 +173,7 @@ class PollCarrier:
                 await asyncio.sleep(1)
                 continue
             # As the attached path does: held while a join's reply is made.
-            if not await session.deliver(message):
+            if not await session.deliver(message) and message["type"] == CONTROL:
                 await session.on_control(message)
 
 

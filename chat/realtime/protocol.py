@@ -16,6 +16,8 @@ from chat.domain.payloads import event_frame
 
 # Every close code a transport ends a session with (docs/PROTOCOL.md, "Close
 # codes"); the long-polling transport answers a finished session with the same.
+CLOSE_NORMAL = 1000  # RFC 6455: the client closed (a long-poll DELETE)
+CLOSE_GOING_AWAY = 1001  # RFC 6455: gone (a long-poll session with no GET for 60 s)
 CLOSE_SERVICE_RESTART = 1012  # RFC 6455: reconnect (to another worker) and resync
 CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: not now (layer down, client not reading)
 CLOSE_TOO_BIG = 1009  # RFC 6455: a frame too big to process

@@ -37,10 +37,10 @@ import time
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 
+from chat.realtime.protocol import CLOSE_SERVICE_RESTART
 from chatproject.servers import startup
 
 APPLICATION = "chatproject.asgi:application"
-CLOSE_SERVICE_RESTART = 1012
 
 logger = logging.getLogger("chatproject.server")
 
