@@ -29,6 +29,9 @@ class ContextFilter(logging.Filter):
         return True
 
 
+SELF_BINDING = ("/poll/",)
+
+
 class RequestContextMiddleware(HybridMiddleware):
     """Bind the requesting user and client address for the request's log lines."""
 
@@ -44,6 +47,11 @@ class RequestContextMiddleware(HybridMiddleware):
 
     async def ahandle(self, request: HttpRequest) -> HttpResponse:
         name = ""
+        # The long-polling transport's requests bind their session's user
+        # themselves: a lookup here would read the database for every poll.
+        if request.path.startswith(SELF_BINDING):
+            bind_request(request, name)
+            return await self.get_response(request)
         if settings.SESSION_COOKIE_NAME in request.COOKIES:
             user = await request.auser()
             name = user.get_username() if user.is_authenticated else ""

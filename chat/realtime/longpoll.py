@@ -17,6 +17,7 @@ and the client opens a new session and resyncs, as after a worker restart.
 """
 
 import asyncio
+import hmac
 import json
 import logging
 import secrets
@@ -24,18 +25,17 @@ import time
 from collections import deque
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import SESSION_KEY, get_user
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
 
 from chat.domain.errors import ChatError
 from chat.domain.events import CONTROL_TYPE as CONTROL
-from chat.infra import ratelimit, worker
+from chat.infra import logcontext, ratelimit, worker
 from chat.realtime import dispatch, protocol
 from chat.realtime.session import Session, refusal_code
-from chatproject.middleware import close_request_connections, request_origin_allowed
+from chatproject.middleware import request_origin_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +69,10 @@ REASONS = {
 class PollCarrier:
     """A long-poll session's carrier: frames wait in an outbox for the next GET."""
 
-    def __init__(self, sid: str, user_id: int) -> None:
+    def __init__(self, sid: str, user_id: int, login_key: str) -> None:
         self.sid = sid
         self.user_id = user_id
+        self.login_key = login_key  # the Django session it was opened with
         self.outbox: deque[str] = deque()
         self.outbox_bytes = 0
         self.waiter: asyncio.Future | None = None  # the GET waiting for frames
@@ -214,16 +215,26 @@ def _frames(texts: list[str]) -> HttpResponse:
 
 
 async def _refusal(request: HttpRequest) -> int:
-    return await refusal_code(await request.session.aget(SESSION_KEY))
+    user_id = await worker.in_db_thread(request.session.get)(SESSION_KEY)
+    return await refusal_code(user_id)
 
 
 async def _user(request: HttpRequest) -> Any:
-    user = await request.auser()
-    # The session and user were read in this request's thread, whose database
-    # connection would otherwise stay open while a GET waits (25 s): 200 waiting
-    # clients took PostgreSQL past max_connections.
-    await sync_to_async(close_request_connections)()
+    """The logged-in user of the request, read in the worker's database threads
+    as a socket's handshake is: a request's own thread would hold a connection
+    of its own (a herd of 200 clients reopening took PostgreSQL past
+    max_connections)."""
+    user = await worker.in_db_thread(get_user)(request)
     return user if user.is_authenticated else None
+
+
+def _same_login(request: HttpRequest, carrier: "PollCarrier") -> bool:
+    """Whether the request carries the login session the long-poll session was
+    opened with. Like a socket, a long-poll session is authenticated once, when
+    it opens; logging out, a new password, a deactivation or a ban end it through
+    the user's and the session's groups, as they close sockets."""
+    cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    return hmac.compare_digest(cookie.encode(), carrier.login_key.encode())
 
 
 def _origin_refused(request: HttpRequest) -> bool:
@@ -242,7 +253,8 @@ async def poll_open(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"close": code}, status=STATUS_FOR_CLOSE[code])
     layer = worker.channel_layer()
     sid = secrets.token_urlsafe(24)
-    carrier = PollCarrier(sid, user.pk)
+    login_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    carrier = PollCarrier(sid, user.pk, login_key)
     channel_name = await layer.new_channel("poll.")
     session = Session(carrier, channel_name)
     carrier.session = session
@@ -276,17 +288,12 @@ async def poll_session(request: HttpRequest, sid: str) -> HttpResponse:
         # Not this worker's (it restarted, or the request reached another): as
         # after a restart, open a new session and resync.
         return _closed(protocol.CLOSE_SERVICE_RESTART)
-    user = await _user(request)
-    if user is None or user.pk != carrier.user_id:
-        if carrier.closed_with is not None:
-            return _closed(carrier.closed_with)
-        if user is None:
-            # Logged out or deactivated meanwhile: the session ends as a socket
-            # would (its group orders usually got there first).
-            code = await _refusal(request)
-            await carrier.end(code)
-            return _closed(code)
-        return _closed(protocol.CLOSE_SERVICE_RESTART)  # another user's sid
+    if not _same_login(request, carrier):
+        # Another login's sid (another user, or this browser logged in again):
+        # as an unknown one, it reveals nothing.
+        return _closed(protocol.CLOSE_SERVICE_RESTART)
+    if carrier.session.user is not None:
+        logcontext.bind(user=carrier.session.username, conn=carrier.session.conn)
     if request.method == "DELETE":
         await carrier.end(CLOSE_NORMAL)
         return _closed(CLOSE_NORMAL, status=200)

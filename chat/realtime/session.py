@@ -82,6 +82,7 @@ class Session:
     user: Any = None  # set once open() admits it
     user_id: int = 0
     username = ""
+    conn = ""  # the log lines' short name for it
 
     def __init__(self, carrier: Carrier, channel_name: str) -> None:
         self.carrier = carrier
@@ -111,7 +112,8 @@ class Session:
         if await worker.in_db_thread(access.user_is_site_banned)(user):
             return protocol.CLOSE_FORBIDDEN
         self.username = user.get_username()
-        logcontext.bind(user=self.username, conn=self.channel_name[-12:])
+        self.conn = self.channel_name[-12:]
+        logcontext.bind(user=self.username, conn=self.conn)
         # Besides presence, the groups that can end this session: its user's
         # (bans, a deactivated account, a new password) and its login session's
         # (logging out).
