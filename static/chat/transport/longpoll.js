@@ -3,8 +3,9 @@
 // a session (POST /poll/) stands for a socket, one GET always waits for the
 // server's frames, emitted frames are POSTed in batches, and an ended session's
 // 410 carries the close code a socket would have had, handled the same way.
-import { Acks, receiveFrame } from "./acks.js";
-import { Backoff, CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED } from "./backoff.js";
+import { receiveFrame } from "./acks.js";
+import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED } from "./backoff.js";
+import { Transport } from "./base.js";
 
 const WAIT_SECONDS = 25; // the server's longest wait
 // A poll held past its wait by a proxy has been lost: give up on it and reopen.
@@ -17,23 +18,17 @@ const FRAMES_PER_POST = 100;
 const BATCH_BYTES = 32 * 1024;
 const utf8 = new TextEncoder();
 
-export class LongPollTransport {
-  constructor({ url, onEvent, onOpen, onDown, onUnauthenticated, onForbidden }) {
-    Object.assign(this, { url, onEvent, onOpen, onDown, onUnauthenticated, onForbidden });
-    this.acks = new Acks();
-    this.backoff = new Backoff();
-    this.retryTimer = null;
-    this.stopped = false;
+export class LongPollTransport extends Transport {
+  constructor(options) {
+    super(options);
     // The session being opened or open: {sid, url, open, posting, aborter}. Every
     // answer is checked against it, so one for an ended session changes nothing.
     this.session = null;
     this.outgoing = []; // frames emitted and not yet posted
     this.flushQueued = false;
-    this.onNetwork = () => this.reconnectNow();
     // A closing tab's socket closes by itself; a session would linger until the
     // server's idle limit (keeping us "online"), so say goodbye.
     this.onPageHide = () => this.forget(this.session);
-    window.addEventListener("online", this.onNetwork);
     window.addEventListener("pagehide", this.onPageHide);
     this.connect();
   }
@@ -42,28 +37,8 @@ export class LongPollTransport {
     return this.session?.open === true;
   }
 
-  emit(event, data) {
-    if (this.isOpen) this.queue({ event, data });
-  }
-
-  request(event, data) {
-    if (!this.isOpen) return Promise.reject(new Error("not connected"));
-    return this.acks.request(event, data, (frame) => this.queue(frame));
-  }
-
-  reconnectNow() {
-    if (this.retryTimer === null) return;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    this.connect();
-  }
-
   // For good: no reconnect, and no more callbacks.
   close() {
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    window.removeEventListener("online", this.onNetwork);
     window.removeEventListener("pagehide", this.onPageHide);
     const session = this.session;
     this.session = null;
@@ -72,7 +47,7 @@ export class LongPollTransport {
       this.forget(session);
     }
     this.outgoing = [];
-    this.acks.failAll(new Error("closed"));
+    this.stop();
   }
 
   async connect() {
@@ -110,7 +85,7 @@ export class LongPollTransport {
   }
 
   // Frames emitted in the same task go in one POST, after it.
-  queue(frame) {
+  send(frame) {
     this.outgoing.push(frame);
     if (this.flushQueued) return;
     this.flushQueued = true;

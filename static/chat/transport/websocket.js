@@ -2,19 +2,13 @@
 // exponential backoff and jitter, and stops for good on 4401 (not logged in) and
 // 4403 (not allowed). `request` resolves with the ack's data, rejecting with the
 // error data ({code, msg}) or an Error when the socket drops (transport/acks.js).
-import { Acks, receiveFrame } from "./acks.js";
-import { Backoff, CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED } from "./backoff.js";
+import { receiveFrame } from "./acks.js";
+import { CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED } from "./backoff.js";
+import { Transport } from "./base.js";
 
-export class WebSocketTransport {
-  constructor({ url, onEvent, onOpen, onDown, onUnauthenticated, onForbidden }) {
-    Object.assign(this, { url, onEvent, onOpen, onDown, onUnauthenticated, onForbidden });
-    this.acks = new Acks();
-    this.backoff = new Backoff();
-    this.retryTimer = null;
-    this.stopped = false;
-    // Back on the network: try now rather than wait out the backoff.
-    this.onNetwork = () => this.reconnectNow();
-    window.addEventListener("online", this.onNetwork);
+export class WebSocketTransport extends Transport {
+  constructor(options) {
+    super(options);
     this.connect();
   }
 
@@ -22,30 +16,10 @@ export class WebSocketTransport {
     return this.socket?.readyState === WebSocket.OPEN;
   }
 
-  emit(event, data) {
-    if (this.isOpen) this.send({ event, data });
-  }
-
-  request(event, data) {
-    if (!this.isOpen) return Promise.reject(new Error("not connected"));
-    return this.acks.request(event, data, (frame) => this.send(frame));
-  }
-
-  reconnectNow() {
-    if (this.retryTimer === null) return;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    this.connect();
-  }
-
   // For good: no reconnect, and no more callbacks.
   close() {
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    window.removeEventListener("online", this.onNetwork);
     this.socket?.close();
-    this.acks.failAll(new Error("closed"));
+    this.stop();
   }
 
   connect() {
