@@ -5,7 +5,6 @@ is kept waiting per client, as the browser's fallback does."""
 
 import asyncio
 import contextlib
-import itertools
 import json
 from collections.abc import Callable
 
@@ -29,11 +28,8 @@ class Connection(chat_client.Connection):
     ) -> None:
         self.http = http
         self.url = f"/poll/{sid}/"
-        self.on_data = on_data or (lambda data: on_message(data["message"]))
-        self.acks = itertools.count(1)
-        self.waiting: dict[int, asyncio.Future] = {}
         self.ended = ""
-        self.reader = asyncio.create_task(self._read())
+        super().__init__(None, on_message, on_data)
 
     @classmethod
     async def open(
