@@ -62,7 +62,10 @@ class Member:
     errors: Counter = field(default_factory=Counter)
     latencies_ms: Counter = field(default_factory=Counter)
 
-    def on_data(self, data: dict) -> None:
+    def on_data(self, conn: chat_client.Connection, data: dict) -> None:
+        if conn is not self.conn:  # a socket given up on, not yet gone
+            self.errors["frame from an abandoned socket"] += 1
+            return
         if data["room"] != self.room:
             return
         seq = data["seq"]
@@ -102,10 +105,20 @@ class Member:
 
     async def connect(self) -> None:
         self.joined = False
-        self.conn = await chat_client.Connection.open(
-            self.url, self.identity, lambda _: None, self.on_data
+        self.conn = conn = await chat_client.Connection.open(
+            self.url, self.identity, lambda _: None, lambda d: self.on_data(conn, d)
         )
-        await self.join()
+        try:
+            await self.join()
+        except Exception:
+            abandon(conn)
+            raise
+
+    def abandon(self) -> None:
+        """Drop a socket whose state is unknown: a request of it went unanswered
+        (its worker frozen, say) and may yet be carried out. keep_connected opens
+        a new one, which resyncs, as the web client does when its link drops."""
+        abandon(self.conn)
 
     async def keep_connected(self, done: asyncio.Event) -> None:
         """Reconnect and rejoin whenever the socket closes, until `done`."""
@@ -129,6 +142,10 @@ class Member:
                     self.errors[f"reconnect {error.__class__.__name__}"] += 1
                     await asyncio.sleep(random.uniform(0.5, 1.5))
             self.resyncs += by_server
+
+
+def abandon(conn: chat_client.Connection) -> None:
+    conn.ws.transport.abort()
 
 
 async def send_steadily(
@@ -192,6 +209,7 @@ async def churn(member: Member, until: float) -> None:
                 member.errors["churn: reconnected"] += 1
         except Exception as error:  # the socket went meanwhile: it comes back
             member.errors[f"churn {error.__class__.__name__}"] += 1
+            member.abandon()
 
 
 async def read_slowly(member: Member, until: float) -> None:
