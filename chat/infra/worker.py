@@ -101,6 +101,13 @@ def channel_layer() -> Any:
     return get_channel_layer()
 
 
+async def release_channel(channel: str) -> None:
+    """A transport's session on `channel` has ended: the layer may forget it
+    (chat.infra.fast.layers; the stock layers have nothing to do)."""
+    if release := getattr(channel_layer(), "release", None):
+        await release(channel)
+
+
 def name() -> str:
     """This worker's name in logs and metrics: CHAT_WORKER_NAME, or host:pid."""
     return settings.CHAT_WORKER_NAME or f"{socket.gethostname()}:{os.getpid()}"

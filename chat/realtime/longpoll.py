@@ -157,7 +157,10 @@ class PollCarrier:
             detach(session.channel_name)
         if self.receiving is not None:
             self.receiving.cancel()
-        await session.leave(code)
+        try:
+            await session.leave(code)
+        finally:
+            await worker.release_channel(session.channel_name)
 
     async def receive_layer(self) -> None:
         """Hand the channel layer's messages for this session to it, as channels

@@ -16,7 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 
-from chat.infra import metrics
+from chat.infra import metrics, worker
 from chat.infra.fast import wire
 from chat.realtime import dispatch, protocol
 from chat.realtime.session import Session, refusal_code
@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 class ChatConsumer(AsyncWebsocketConsumer):
     session: Session | None = None
+    channel_name: str | None = None  # set by Channels once the layer gave one
     # The server's connection (chat.infra.fast.wire), when the server is one we
     # know: frames are written straight to it, and what waits for the client is
     # bounded.
@@ -44,6 +45,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     # --- Opening and closing ----------------------------------------------------------
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.channel_name is not None:
+                await worker.release_channel(self.channel_name)
 
     async def connect(self) -> None:
         self.link = wire.link_for(self.base_send)

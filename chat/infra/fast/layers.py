@@ -68,7 +68,14 @@ CHANNEL_LAYER = ("_get_layer", "serialize", "deserialize")
 CHANNEL_LAYER_LIVE = ("_layers", "_args", "_kwargs")
 LOOP_LAYER = ("_subscribe_to_channel", "_get_shard", "flush")
 LOOP_LAYER_LIVE = ("channels", "groups", "_shards", "channel_layer")
-SHARD = ("publish", "subscribe", "flush", "_do_receiving", "_ensure_redis")
+SHARD = (
+    "publish",
+    "subscribe",
+    "unsubscribe",
+    "flush",
+    "_do_receiving",
+    "_ensure_redis",
+)
 SHARD_LIVE = ("host", "channel_layer", "_lock", "_redis", "_pubsub")
 PUBSUB = ("on_connect", "get_message", "subscribed")
 
@@ -300,3 +307,19 @@ class WatchedPubSubChannelLayer(RedisPubSubChannelLayer):
 
     def detach(self, channel: str) -> None:
         self._get_layer().receivers.pop(channel, None)
+
+    async def release(self, channel: str) -> None:
+        """Forget `channel`: its consumer has ended. channels_redis forgets a
+        channel only when its `receive` is cancelled, and Channels does not cancel
+        one that has just taken a message when the consumer stops (a broadcast
+        that arrives while the socket is leaving: channels_redis issue #276). About
+        one closed socket in sixteen kept its queue and its Redis subscription for
+        the life of the worker (docs/BENCHMARKS.md, soak)."""
+        layer = self._get_layer()
+        layer.receivers.pop(channel, None)
+        if layer.channels.pop(channel, None) is None:
+            return
+        try:
+            await layer._get_shard(channel).unsubscribe(channel)
+        except Exception as error:  # Redis is down: left subscribed, harmless
+            logger.info("unsubscribing %s failed: %r", channel, error)
