@@ -222,12 +222,31 @@ async def read_slowly(member: Member, until: float) -> None:
         member.errors["slow: paused"] += 1
 
 
+REDIS_URL: str | None = None  # --redis: also count the sockets' subscriptions
+
+
 def worker_sample(pids: list[int], t0: float) -> dict:
-    return {
+    sample = {
         "t_s": round(time.time() - t0),
         "rss_mib": [round(rss_kib([p]) / 1024, 1) for p in pids],
         "fds": [fd_count(p) for p in pids],
     }
+    if REDIS_URL:
+        sample["socket_channels"] = socket_channels(REDIS_URL)
+    return sample
+
+
+def socket_channels(url: str) -> int:
+    """Redis channels of sockets (Channels' "specific.", long-polling's "poll.")
+    with a subscriber: one per open socket, unless closed ones leak."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        names = client.pubsub_channels("*layer*")
+    finally:
+        client.close()
+    return sum(1 for n in names if b"specific." in n or b"poll." in n)
 
 
 def fd_count(pid: int) -> int:
@@ -241,7 +260,12 @@ def fd_count(pid: int) -> int:
 async def sample(pids: list[int], every: float, series: list[dict], t0: float):
     while True:
         series.append(s := worker_sample(pids, t0))
-        print(f"  {s['t_s']:6} s  RSS MiB {s['rss_mib']}  fds {s['fds']}", flush=True)
+        channels = s.get("socket_channels", "-")
+        print(
+            f"  {s['t_s']:6} s  RSS MiB {s['rss_mib']}  fds {s['fds']}"
+            f"  socket channels {channels}",
+            flush=True,
+        )
         await asyncio.sleep(every)
 
 
@@ -372,7 +396,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--warm-up", type=float, default=5, help="minutes")
     parser.add_argument("--drain", type=float, default=5, help="seconds")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--redis", help="the workers' REDIS_URL: also count the sockets' channels"
+    )
     args = parser.parse_args(argv)
+    global REDIS_URL
+    REDIS_URL = args.redis
     base_url = args.url.split(",")[0]
     identities = chat_client.prepare_identities(base_url, args.clients, "soak")
     with contextlib.suppress(ImportError):
