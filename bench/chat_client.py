@@ -180,8 +180,11 @@ class Connection:
         ack = next(self.acks)
         future = asyncio.get_running_loop().create_future()
         self.waiting[ack] = future
-        await self.ws.send(json.dumps({"event": event, "data": data, "ack": ack}))
-        reply = await asyncio.wait_for(future, TIMEOUT)
+        try:
+            await self.ws.send(json.dumps({"event": event, "data": data, "ack": ack}))
+            reply = await asyncio.wait_for(future, TIMEOUT)
+        finally:  # a send that failed leaves no future for the reader to fail
+            self.waiting.pop(ack, None)
         if reply.get("status") == "error":
             raise PeerError(reply.get("code", "error"), reply)
         return reply
