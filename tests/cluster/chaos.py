@@ -105,6 +105,10 @@ class Member:
                 if window is not None:
                     data["after"] = window.floor
                 reply = await client.request("join_room", data)
+                # Frames that came before this reply are counted first, in the
+                # order they came: a live frame, then a later page holding the
+                # same seq, is an overlap the protocol allows, not a duplicate.
+                self.take_queued(client)
                 if window is None:
                     # Joined for the first time: the newest history is the view
                     # (the other members may have started sending already).
@@ -125,16 +129,27 @@ class Member:
             frame = await client.events.get()
             if frame["event"] == "_closed":
                 return
-            if frame["event"] not in ("receive_message", "private_message"):
-                continue
-            data = frame["data"]
-            window = self.windows.get(data["room"])
-            if window is None:
-                continue
-            if window.add(data["seq"]):
-                self.view[data["room"]].append(data["id"])
-            else:
-                self.live_duplicates += 1
+            self.take_live(frame)
+
+    def take_queued(self, client: Client) -> None:
+        while not client.events.empty():
+            frame = client.events.get_nowait()
+            if frame["event"] == "_closed":  # for `read`, which stops on it
+                client.events.put_nowait(frame)
+                return
+            self.take_live(frame)
+
+    def take_live(self, frame: dict) -> None:
+        if frame["event"] not in ("receive_message", "private_message"):
+            return
+        data = frame["data"]
+        window = self.windows.get(data["room"])
+        if window is None:
+            return
+        if window.add(data["seq"]):
+            self.view[data["room"]].append(data["id"])
+        else:
+            self.live_duplicates += 1
 
     async def send_steadily(self, client: Client, sending: asyncio.Event) -> None:
         targets = itertools.cycle(self.targets)

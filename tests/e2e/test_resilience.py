@@ -218,3 +218,49 @@ def test_logged_out_elsewhere_goes_to_login(open_as, backend, server):
     server.start()
     expect(ana.page).to_have_url(re.compile(r"/accounts/login/"))
     expect(ana.page.locator("#id_username")).to_be_visible()
+
+
+def test_a_worker_that_stops_answering_is_left_for_a_new_socket(open_as, backend):
+    """A frozen worker, or a host gone without closing the connection, leaves a
+    socket that looks open. After 25 s without a frame the page pings; answered,
+    it keeps its socket; unanswered for 10 s, it opens a new one and catches up."""
+    a, b = backend.users("ana", "ben")
+    room = backend.room(a, backend.unique("frozen"), members=(b,))
+    ben = open_as(b, f"/rooms/{room}/")
+    ana = open_as(a, None)
+    link = {"opened": 0, "frozen": False}
+
+    def route(ws: WebSocketRoute) -> None:
+        link["opened"] += 1
+        first = link["opened"] == 1
+        upstream = ws.connect_to_server()
+        alive = lambda: not (first and link["frozen"])  # noqa: E731
+        ws.on_message(lambda text: upstream.send(text) if alive() else None)
+        upstream.on_message(lambda text: ws.send(text) if alive() else None)
+
+    ana.page.clock.install()
+    ana.page.route_web_socket(re.compile(r"/ws/chat/"), route)
+    ana.goto(f"/rooms/{room}/")
+    _both_online(ana, ben)
+
+    # Quiet but alive: the ping is answered, the socket stays.
+    ana.page.clock.fast_forward(26_000)
+    ana.page.wait_for_timeout(500)
+    ana.page.clock.fast_forward(11_000)
+    send_delivered(ana.page, "still on my first socket")
+    assert link["opened"] == 1
+
+    link["frozen"] = True
+    send_delivered(ben.page, "while ana's worker is frozen")
+    ana.page.wait_for_timeout(500)
+    expect(message(ana.page, "while ana's worker is frozen")).to_have_count(0)
+    ana.page.clock.fast_forward(26_000)
+    ana.page.wait_for_timeout(200)
+    ana.page.clock.fast_forward(11_000)
+    ana.page.clock.fast_forward(2_000)  # the first reconnect's backoff
+
+    expect(message(ana.page, "while ana's worker is frozen")).to_have_count(1)
+    assert link["opened"] == 2
+    expect(ana.page.locator("#connection-banner")).to_be_hidden()
+    send_delivered(ana.page, "on my new socket")
+    expect(message(ben.page, "on my new socket")).to_have_count(1)
