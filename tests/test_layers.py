@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from redis import asyncio as aioredis
 
-from chat.infra import worker
+from chat.infra import presence, worker
 from chat.infra.fast.layers import _ChannelQueue
 from chat.realtime.session import Session
 
@@ -77,3 +77,26 @@ async def test_a_socket_closing_as_a_message_reaches_it_leaves_no_subscription(
     assert not its_channels & await socket_channels_in_redis()
     loop_layer = worker.channel_layer()._get_layer()
     assert not its_channels & set(loop_layer.channels)
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="presence is in Redis only then")
+async def test_a_burst_of_arrivals_opens_a_bounded_number_of_redis_connections():
+    # A worker's sockets all coming back at once (a restart elsewhere) each
+    # write their presence; redis-py opened a connection per waiting write, and
+    # kept them all.
+    store = presence.store()
+    admin = aioredis.Redis.from_url(settings.REDIS_URL)
+
+    async def connections() -> int:
+        clients = await admin.client_list()
+        return sum(1 for c in clients if c["name"] == store.prefix)
+
+    try:
+        await asyncio.gather(
+            *(store.enter("site", f"user{i}", f"channel-{i}") for i in range(200))
+        )
+        assert 0 < await connections() <= presence.POOL_SIZE
+        assert len(await store.members("site")) == 200
+    finally:
+        await store.close()
+        await admin.aclose()

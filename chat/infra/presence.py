@@ -23,6 +23,7 @@ SITE = "site"
 # One socket's presence: (its scopes, its user's name, its channel name).
 Entry = tuple[list[str], str, str]
 REFRESH_CHUNK = 500  # sockets per Redis pipeline in a heartbeat
+POOL_SIZE = 16  # Redis connections per event loop
 
 
 def room_scope(room_id: int) -> str:
@@ -112,9 +113,19 @@ class RedisPresence:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = redis.asyncio.Redis.from_url(
-                self.url, socket_timeout=5, socket_connect_timeout=2
+            # Bounded: a burst of arrivals (a worker's sockets all reconnecting)
+            # waits for a connection rather than opening one per socket, and
+            # redis-py keeps every connection it opened (45 kept after 60
+            # arrivals, docs/BENCHMARKS.md).
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url,
+                max_connections=POOL_SIZE,
+                timeout=5,
+                socket_timeout=5,
+                socket_connect_timeout=2,
+                client_name=self.prefix,  # in Redis' CLIENT LIST
             )
+            client = redis.asyncio.Redis(connection_pool=pool)
             self._clients[loop] = client
         return client
 
