@@ -135,6 +135,32 @@ class Message(models.Model):
         return self.deleted_at is not None
 
 
+class Reaction(models.Model):
+    """One user's emoji on a message; a user puts each emoji on a message once."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="reactions"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reactions"
+    )
+    # Canonical (fully-qualified) Unicode emoji, chat.domain.emoji: the longest
+    # in the data (a family with skin tones) is 15 code points.
+    emoji = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "user", "emoji"], name="reaction_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.emoji} by {self.user} on #{self.message_id}"
+
+
 class ActiveQuerySet(models.QuerySet):
     def active(self) -> "ActiveQuerySet":
         """Those with no expiry, or one still ahead."""

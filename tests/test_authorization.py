@@ -32,6 +32,7 @@ def events_for(room: str, message_id: int, own_id: int) -> dict[str, dict]:
         "delete_message": {"id": message_id},
         "edit_own": {"id": own_id, "message": "changed"},
         "delete_own": {"id": own_id},
+        "react": {"id": message_id, "emoji": "\U0001f44d", "on": True},
         "kick_user": {"room": room, "username": "owner"},
         "mute_user": {"room": room, "username": "owner", "minutes": 5},
     }
@@ -53,6 +54,7 @@ MATRIX = {
         "edit_own": "not_found",
         "delete_own": "not_found",
         # A private room one is not in is no room at all, as an unknown one.
+        "react": "not_found",  # as a message that does not exist
         "kick_user": "not_found",
         "mute_user": "not_found",
     },
@@ -67,6 +69,7 @@ MATRIX = {
         # A ban refuses everything in the room, one's own old messages included.
         "edit_own": "forbidden",
         "delete_own": "forbidden",
+        "react": "forbidden",
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },
@@ -80,6 +83,7 @@ MATRIX = {
         "delete_message": "forbidden",
         "edit_own": "forbidden",  # editing is posting
         "delete_own": OK,
+        "react": "forbidden",  # reacting is posting
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },
@@ -93,6 +97,7 @@ MATRIX = {
         "delete_message": "forbidden",
         "edit_own": OK,
         "delete_own": OK,
+        "react": OK,
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },

@@ -47,9 +47,22 @@ def membership_of(user: User, room: Room) -> Membership | None:
 def room_for_member(*, user: User, name: str) -> tuple[Room, Membership]:
     """The room `name` and the user's membership in it, or not_found / forbidden."""
     room = room_named(name)
-    # One query for the membership and the sanctions on it: this is every send's path.
+    membership = membership_sanctioned(user, room)
+    if membership is None:
+        refuse_if_banned(room, user)
+        if room.kind == Room.Kind.PUBLIC:
+            raise ChatError("forbidden", "join the room first")
+        raise no_such_room()
+    if membership.banned:
+        raise banned()
+    return room, membership
+
+
+def membership_sanctioned(user: User, room: Room) -> Membership | None:
+    """The user's membership in `room` with its sanctions (`banned`, `muted_until`),
+    in one query: this is every send's path."""
     sanctions = {"room": room, "user": user}
-    membership = (
+    return (
         Membership.objects.filter(room=room, user=user)
         .annotate(
             banned=Exists(RoomBan.objects.active().filter(**sanctions)),
@@ -59,14 +72,6 @@ def room_for_member(*, user: User, name: str) -> tuple[Room, Membership]:
         )
         .first()
     )
-    if membership is None:
-        refuse_if_banned(room, user)
-        if room.kind == Room.Kind.PUBLIC:
-            raise ChatError("forbidden", "join the room first")
-        raise no_such_room()
-    if membership.banned:
-        raise banned()
-    return room, membership
 
 
 def room_for_reading(*, user: User, name: str) -> Room:
@@ -161,20 +166,52 @@ def message_for_change(
 
     Someone who cannot read the room gets not_found, so ids reveal nothing.
     """
-    message = (
-        Message.objects.select_for_update()
-        .select_related("room", "author")
-        .filter(pk=message_id)
-        .first()
-    )
+    message = _message_locked(message_id)
     if message is None or (message.is_deleted and not allow_deleted):
-        raise ChatError("not_found", "no such message")
+        raise no_such_message()
     membership = membership_of(user, message.room)
     readable = membership is not None or message.room.kind == Room.Kind.PUBLIC
     if not readable and not user.is_staff:
-        raise ChatError("not_found", "no such message")
+        raise no_such_message()
     # A ban refuses everything in the room, their own old messages included.
     refuse_if_banned(message.room, user)
     if message.author_id != user.pk and not may_moderate(user, membership):
         raise ChatError("forbidden", "only the author or a moderator can change this")
     return message
+
+
+def message_for_reacting(user: User, message_id: int) -> Message:
+    """The message, locked, for a reaction by `user` (call inside a transaction):
+    a member of its room who may post there; else not_found / forbidden.
+
+    Reacting is posting: banned and muted members may not; a public room's
+    non-member is told to join first; anyone who cannot read the room hears
+    what they would of a message that does not exist.
+    """
+    message = _message_locked(message_id)
+    if message is None or message.is_deleted:
+        raise no_such_message()
+    room = message.room
+    membership = membership_sanctioned(user, room)
+    if membership is None:
+        if room.kind != Room.Kind.PUBLIC:
+            raise no_such_message()
+        refuse_if_banned(room, user)
+        raise ChatError("forbidden", "join the room first")
+    if membership.banned:
+        raise banned()
+    refuse_if_muted(room, user, membership)
+    return message
+
+
+def no_such_message() -> ChatError:
+    return ChatError("not_found", "no such message")
+
+
+def _message_locked(message_id: int) -> Message | None:
+    return (
+        Message.objects.select_for_update()
+        .select_related("room", "author")
+        .filter(pk=message_id)
+        .first()
+    )

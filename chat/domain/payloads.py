@@ -21,12 +21,18 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def message_object(message: Any, room_name: str | None = None) -> dict[str, Any]:
-    """A stored message (`author` loaded; `room` too unless `room_name` is given).
+def message_object(
+    message: Any,
+    room_name: str | None = None,
+    reactions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A stored message (`author` loaded; `room` too unless `room_name` is given),
+    with its `reactions` summary (chat.domain.selectors.reactions; none for a new
+    message).
 
     `seq` is the room sequence number of the message's latest change, so a client
     that keeps the highest seq it has seen can resync with join_room {after}.
-    A deleted message keeps its place but loses its text.
+    A deleted message keeps its place but loses its text and reactions.
     """
     deleted = message.deleted_at is not None
     return {
@@ -39,6 +45,7 @@ def message_object(message: Any, room_name: str | None = None) -> dict[str, Any]
         "clientId": message.client_id,
         "editedAt": iso(message.edited_at),
         "deleted": deleted,
+        "reactions": [] if deleted or reactions is None else reactions,
     }
 
 

@@ -57,6 +57,15 @@ ErrorCode = Literal[
 # --- Objects inside events ----------------------------------------------------------
 
 
+class ReactionSummary(TypedDict):
+    """One emoji on a message (chat.domain.selectors.reactions)."""
+
+    emoji: str
+    count: int
+    users: list[str]  # the first 10 to react, oldest first
+    me: bool  # the receiving user reacted with it
+
+
 class Message(TypedDict):
     """chat.domain.payloads.message_object: history, resync and live events."""
 
@@ -69,6 +78,7 @@ class Message(TypedDict):
     clientId: str | None
     editedAt: Time | None
     deleted: bool
+    reactions: list[ReactionSummary]  # [] once deleted
 
 
 _Direct = TypedDict("_Direct", {"from": str, "to": str, "isSelf": bool})
@@ -113,6 +123,20 @@ class MessageDeleted(TypedDict):
     room: str
     id: int
     seq: int
+
+
+class _Reaction(TypedDict):
+    room: str
+    id: int
+    emoji: str
+    count: int  # 0: nobody has it any more
+    users: list[str]  # the first 10 to react, oldest first
+    seq: int
+
+
+class ReactionUpdated(_Reaction):
+    by: str  # who reacted (or took theirs off)
+    on: bool
 
 
 class RoomRead(TypedDict):
@@ -172,6 +196,7 @@ EVENTS: dict[str, type] = {
     "private_message": DirectMessage,
     "message_edited": MessageEdited,
     "message_deleted": MessageDeleted,
+    "reaction_updated": ReactionUpdated,
     "room_read": RoomRead,
     "user_joined": MemberMoved,
     "user_left": MemberMoved,
@@ -231,6 +256,10 @@ class ChangeReply(Ok):
     seq: int
 
 
+class ReactReply(Ok, _Reaction):
+    """react: the emoji's state on the message afterwards."""
+
+
 class HistoryReply(Ok):
     messages: list[Message]
     hasMore: bool
@@ -257,6 +286,7 @@ ACKS: dict[str, type] = {
     "private_message": Delivered,
     "edit_message": ChangeReply,
     "delete_message": ChangeReply,
+    "react": ReactReply,
     "typing": Ok,
     "get_history": HistoryReply,
     "mark_read": MarkReadReply,

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from chat.web import views
+from chat.web import emoji, views
 
 app_name = "chat"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("emoji.json", emoji.emoji_index, name="emoji_index"),
     path("rooms/", views.directory, name="directory"),
     path("rooms/create/", views.room_create, name="room_create"),
     path("rooms/join/", views.room_join, name="room_join"),

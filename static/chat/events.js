@@ -4,7 +4,8 @@ import { receive } from "./actions/inbox.js";
 import { joinRoom } from "./actions/join.js";
 import { openConversation } from "./actions/navigation.js";
 import { current } from "./store/current.js";
-import { changeMessage } from "./store/messages.js";
+import { applyReaction, changeMessage } from "./store/messages.js";
+import { holdSeq } from "./store/seq.js";
 import { online, rooms, roomState, upsertRoom } from "./store/rooms.js";
 import { renderMembers } from "./ui/members.js";
 import { updateMessage } from "./ui/messages.js";
@@ -26,10 +27,16 @@ export const handlers = {
     if (!room.joined) joinRoom(d.room);
   },
   message_edited(d) {
-    messageChanged(d.room, d.id, { message: d.message, editedAt: d.editedAt }, d.seq);
+    messageChanged(d.room, d.id, { message: d.message, html: d.html, editedAt: d.editedAt }, d.seq);
   },
   message_deleted(d) {
-    messageChanged(d.room, d.id, { deleted: true, message: "" }, d.seq);
+    messageChanged(d.room, d.id, { deleted: true, message: "", html: "", reactions: [] }, d.seq);
+  },
+  reaction_updated(d) {
+    const room = roomState(d.room);
+    holdSeq(room, d.seq);
+    const message = applyReaction(room, d, d.by === current.me ? d.on : undefined);
+    if (message && d.room === current.room) updateMessage(message);
   },
   user_typing(d) {
     const room = roomState(d.room);

@@ -4,6 +4,7 @@
 import { loadOlder } from "./actions/history.js";
 import { bindNavigation } from "./actions/navigation.js";
 import { bindReading } from "./actions/reading.js";
+import { pickReaction, toggleReaction } from "./actions/reacting.js";
 import { renderAll } from "./actions/refresh.js";
 import { retry, send } from "./actions/sending.js";
 import { connected, disconnected } from "./actions/sync.js";
@@ -56,6 +57,8 @@ onScrolledNearTop(() => {
 bindMessageActions({
   retry: (li) => retry(li.dataset.clientId),
   edit: startEditing,
+  react: pickReaction,
+  toggleReaction,
   delete: (li) => {
     conn.request("delete_message", { id: Number(li.dataset.id) }).catch((err) => notice(err.msg || "Not connected."));
   },

@@ -1,5 +1,6 @@
 // DOM building. User text only ever enters the page as text nodes (textContent),
-// and links are anchors built with the DOM API, never HTML strings.
+// and links are anchors built with the DOM API. The one HTML string, a message's
+// server-rendered `html`, is parsed inert and rebuilt from an allow-list (richText).
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"]+[^\s<>".,:;'!?)\]]/g;
 
@@ -28,6 +29,46 @@ export function linkified(text) {
     last = match.index + match[0].length;
   }
   fragment.append(text.slice(last));
+  return fragment;
+}
+
+// The tags the server's renderer makes (chat/domain/richtext.py); anything else
+// in `html` is dropped and its text kept, whatever the server sent.
+const RICH_TAGS = new Set(["P", "BR", "STRONG", "EM", "DEL", "S", "CODE", "PRE", "BLOCKQUOTE", "UL", "OL", "LI", "A"]);
+const SAFE_HREF = /^(https?:|mailto:)/i;
+const CODE_CLASS = /^language-[a-z0-9+#-]{1,20}$/;
+
+// A message's server-rendered HTML as nodes.
+export function richText(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html; // a template's content is inert: nothing runs or loads
+  return allowedCopy(template.content);
+}
+
+function allowedCopy(source) {
+  const fragment = document.createDocumentFragment();
+  for (const node of source.childNodes) {
+    if (node.nodeType === Node.TEXT_NODE) fragment.append(node.textContent);
+    if (node.nodeType !== Node.ELEMENT_NODE) continue;
+    const children = allowedCopy(node);
+    if (!RICH_TAGS.has(node.tagName)) {
+      fragment.append(children);
+      continue;
+    }
+    const copy = document.createElement(node.tagName.toLowerCase());
+    const href = node.getAttribute("href");
+    if (node.tagName === "A" && href && SAFE_HREF.test(href)) {
+      copy.href = href;
+      copy.target = "_blank";
+      copy.rel = "nofollow noopener noreferrer";
+    }
+    const codeClass = node.getAttribute("class");
+    if (node.tagName === "CODE" && codeClass && CODE_CLASS.test(codeClass)) copy.className = codeClass;
+    const start = Number(node.getAttribute("start"));
+    if (node.tagName === "OL" && Number.isInteger(start) && start > 1) copy.start = start;
+    copy.append(children);
+    fragment.append(copy);
+  }
   return fragment;
 }
 
@@ -60,6 +101,7 @@ export function messageItem(message, me) {
     el("div", { class: "meta" }, el("span", { class: "author" }), el("time")),
     el("div", { class: "body" }),
     el("span", { class: "edited-mark", text: "(edited)" }),
+    el("div", { class: "reactions" }),
     el("div", { class: "status" }),
     el("div", { class: "actions" }),
   );
@@ -74,7 +116,9 @@ export function updateMessageItem(li, message, me) {
   li.dataset.author = message.username;
   li.dataset.state = message.state || "delivered";
   li.classList.toggle("mine", mine);
-  if (mine) li.tabIndex = 0; // so a tap (focus) shows its actions on a phone
+  // Focusable, so a tap (focus) shows its actions on a phone; one's own are
+  // tab stops too (edit, delete).
+  li.tabIndex = mine ? 0 : -1;
   li.classList.toggle("deleted", Boolean(message.deleted));
   li.classList.toggle("edited", Boolean(message.editedAt) && !message.deleted);
   li.querySelector(".author").textContent = message.username;
@@ -82,8 +126,13 @@ export function updateMessageItem(li, message, me) {
   time.textContent = message.time ? clock(message.time) : "";
   if (message.time) time.dateTime = message.time;
   if (!li.querySelector(".edit-input")) {
-    li.querySelector(".body").replaceChildren(
-      message.deleted ? "This message was deleted." : linkified(message.message),
+    const body = li.querySelector(".body");
+    // Until the server has rendered it (a message being sent, an edit not yet
+    // broadcast), the text as typed.
+    const rich = Boolean(message.html) && !message.deleted;
+    body.classList.toggle("rich", rich);
+    body.replaceChildren(
+      message.deleted ? "This message was deleted." : rich ? richText(message.html) : linkified(message.message),
     );
   }
   const status = [];
@@ -93,12 +142,42 @@ export function updateMessageItem(li, message, me) {
     status.push(el("button", { type: "button", class: "retry", text: "Retry" }));
   }
   li.querySelector(".status").replaceChildren(...status);
+  const reactions = message.deleted ? [] : message.reactions || [];
+  li.querySelector(".reactions").replaceChildren(...reactions.map(reactionButton));
   const actions = [];
+  if (!message.deleted && message.id != null) {
+    actions.push(el("button", { type: "button", class: "react", text: "React", title: "Add a reaction" }));
+  }
   if (mine && !message.deleted && message.id != null) {
     actions.push(el("button", { type: "button", class: "edit", text: "Edit" }));
     actions.push(el("button", { type: "button", class: "delete", text: "Delete" }));
   }
   li.querySelector(".actions").replaceChildren(...actions);
+}
+
+// One emoji under a message: pressed when we reacted with it; a click toggles it.
+function reactionButton(reaction) {
+  const who = reactorsText(reaction);
+  const button = el(
+    "button",
+    { type: "button", class: "reaction", "data-emoji": reaction.emoji, title: `${who} reacted with ${reaction.emoji}` },
+    el("span", { class: "reaction-emoji", text: reaction.emoji }),
+    el("span", { class: "reaction-count", text: String(reaction.count) }),
+  );
+  button.setAttribute("aria-pressed", String(reaction.me));
+  button.setAttribute("aria-label", `${reaction.emoji} ${reaction.count}: ${who}`);
+  return button;
+}
+
+function reactorsText({ users, count }) {
+  const others = count - users.length;
+  if (others <= 0) return listed(users);
+  return `${users.join(", ")} and ${others} other${others === 1 ? "" : "s"}`;
+}
+
+function listed(names) {
+  if (names.length <= 1) return names.join("");
+  return `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
 }
 
 export function typingText(names) {

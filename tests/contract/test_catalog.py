@@ -24,6 +24,7 @@ MESSAGE = {
     "clientId": None,
     "editedAt": None,
     "deleted": False,
+    "reactions": [],
 }
 
 
@@ -154,11 +155,15 @@ def protocol_tables() -> list[dict[str, str]]:
 
 
 def objects_inside() -> set[type]:
-    """The objects the events and replies hold in lists (Message, RoomEntry)."""
-    found = set()
-    for shape in [*catalog.EVENTS.values(), *catalog.ACKS.values()]:
-        for kind in get_type_hints(shape).values():
-            found.update(arg for arg in get_args(kind) if is_typeddict(arg))
+    """The objects the events and replies hold in lists (Message, RoomEntry), and
+    the objects those hold (ReactionSummary)."""
+    found: set[type] = set()
+    shapes = [*catalog.EVENTS.values(), *catalog.ACKS.values()]
+    while shapes:
+        for kind in get_type_hints(shapes.pop()).values():
+            inner = {arg for arg in get_args(kind) if is_typeddict(arg)} - found
+            found |= inner
+            shapes += inner
     return found
 
 

@@ -9,6 +9,7 @@ from django.db.models import F
 
 from chat.domain import payloads
 from chat.domain.access import room_for_reading
+from chat.domain.selectors.reactions import reaction_summaries
 from chat.models import Membership, Message, Room
 
 User = AbstractBaseUser
@@ -28,11 +29,17 @@ def history_page(
         messages = messages.filter(pk__lt=before_id)
     rows = list(messages.order_by("-id")[: limit + 1])
     return {
-        "messages": [
-            payloads.message_object(m, room.name) for m in reversed(rows[:limit])
-        ],
+        "messages": message_objects(rows[:limit][::-1], room, user.pk),
         "hasMore": len(rows) > limit,
     }
+
+
+def message_objects(
+    rows: list[Message], room: Room, viewer_id: int | None
+) -> list[dict[str, Any]]:
+    """The message objects of `rows` (in that order) as `viewer_id` sees them."""
+    reactions = reaction_summaries((m.pk for m in rows), viewer_id)
+    return [payloads.message_object(m, room.name, reactions.get(m.pk)) for m in rows]
 
 
 @dataclass(frozen=True)
@@ -45,9 +52,10 @@ class RoomSync:
     direct_members: list[str]
 
 
-def room_sync(*, room: Room, after: int | None) -> RoomSync:
-    """What a socket that just joined `room` needs: the newest history page, or with
-    `after`, every change since that seq (paged; ask again from `seq`).
+def room_sync(*, user: User, room: Room, after: int | None) -> RoomSync:
+    """What a socket of `user` that just joined `room` needs: the newest history
+    page, or with `after`, every change since that seq (paged; ask again from
+    `seq`).
 
     `room.last_seq` must have been read before the socket joined the room's group.
     Each query reads the room's seq in the same statement as the messages, so the
@@ -76,7 +84,7 @@ def room_sync(*, room: Room, after: int | None) -> RoomSync:
             # Below `after` only if the server's history was reset (see PROTOCOL).
             seq = rows[-1].room_seq if rows else room.last_seq
     return RoomSync(
-        messages=[payloads.message_object(m, room.name) for m in rows],
+        messages=message_objects(rows, room, user.pk),
         has_more=has_more,
         seq=seq,
         direct_members=_member_names(room) if room.is_direct else [],

@@ -18,6 +18,7 @@ from chat.domain.services.messages import (
     message_send,
     messages_send_many,
 )
+from chat.domain.services.reactions import ReactionState, reaction_set
 from chat.domain.services.reads import room_mark_read
 from chat.domain.services.rooms import (
     direct_room_get_or_create,
@@ -31,6 +32,7 @@ from chat.domain.services.rooms import (
 __all__ = [
     "LOOKALIKE_NAME",
     "Draft",
+    "ReactionState",
     "SentMessage",
     "direct_message_send",
     "direct_room_get_or_create",
@@ -41,6 +43,7 @@ __all__ = [
     "message_send",
     "messages_send_many",
     "moderation",
+    "reaction_set",
     "refuse_if_over_room_quota",
     "room_create",
     "room_invite",

@@ -253,7 +253,7 @@ def _message_store(
     guard = transaction.atomic() if client_id is not None else nullcontext()
     try:
         with guard:
-            seq = _room_seq_next(room)
+            seq = room_seq_next(room)
             message = Message.objects.create(
                 room=room,
                 author=author,
@@ -272,7 +272,7 @@ def _message_store(
     return SentMessage(message, created=True)
 
 
-def _room_seq_next(room: Room) -> int:
+def room_seq_next(room: Room) -> int:
     """Advance the room's sequence number; holds the room row's lock until commit,
     which orders the room's changes."""
     # UPDATE ... RETURNING: one round trip (PostgreSQL, and SQLite >= 3.35).
@@ -321,7 +321,7 @@ def message_edit(*, user: User, message_id: int, body: str) -> Message:
         refuse_if_muted(message.room, user)
         message.body = body
         message.edited_at = timezone.now()
-        message.changed_seq = _room_seq_next(message.room)
+        message.changed_seq = room_seq_next(message.room)
         message.save(update_fields=["body", "edited_at", "changed_seq"])
         events.emit_on_commit(
             events.room_audience(message.room),
@@ -345,7 +345,7 @@ def message_delete(*, user: User, message_id: int) -> Message:
             return message
         message.deleted_at = timezone.now()
         message.deleted_by = user
-        message.changed_seq = _room_seq_next(message.room)
+        message.changed_seq = room_seq_next(message.room)
         message.save(update_fields=["deleted_at", "deleted_by", "changed_seq"])
         if message.author_id != user.pk:
             ModerationAction.objects.create(

@@ -1,6 +1,13 @@
 """Protocol v1's client events, by topic: each handler parses its frame's data,
 calls the domain through its session, and returns the ack's data."""
 
-from chat.realtime.handlers import history, messages, moderation, reads, rooms
+from chat.realtime.handlers import (
+    history,
+    messages,
+    moderation,
+    reactions,
+    reads,
+    rooms,
+)
 
-__all__ = ["history", "messages", "moderation", "reads", "rooms"]
+__all__ = ["history", "messages", "moderation", "reactions", "reads", "rooms"]

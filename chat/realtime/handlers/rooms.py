@@ -34,7 +34,9 @@ async def join_room(session: Session, data: dict[str, Any]) -> Reply:
     first_here = await session.enter_room(joined)
     # The session is in the room's group before history is read: nothing falls
     # between the two, and the floor drops what both would deliver.
-    sync = await session.call(selectors.room_sync, room=room, after=after)
+    sync = await session.call(
+        selectors.room_sync, user=session.user, room=room, after=after
+    )
     session.delivered[room.name] = Delivered(sync.seq)
     users = await room_users(joined, sync.direct_members)
     if first_here:

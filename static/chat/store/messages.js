@@ -26,3 +26,24 @@ export function changeMessage(room, id, change, seq) {
   if (message) Object.assign(message, change);
   return message;
 }
+
+// One emoji's state on a message (a reaction_updated, or our react's ack): its
+// count and first reactors, into the message's `reactions`, if we hold it.
+// `mine`: whether we now have it (true/false), or undefined: unchanged.
+export function applyReaction(room, d, mine) {
+  const message = room.messages.get(d.id);
+  if (!message) return null;
+  const reactions = [...(message.reactions || [])];
+  const at = reactions.findIndex((r) => r.emoji === d.emoji);
+  const me = mine ?? (at >= 0 && reactions[at].me);
+  const next = { emoji: d.emoji, count: d.count, users: d.users, me };
+  if (d.count === 0) {
+    if (at >= 0) reactions.splice(at, 1);
+  } else if (at >= 0) {
+    reactions[at] = next;
+  } else {
+    reactions.push(next);
+  }
+  message.reactions = reactions;
+  return message;
+}

@@ -27,7 +27,11 @@ export function startEditing(li) {
       }
       try {
         await conn.request("edit_message", { id: message.id, message: text });
-        message.message = text;
+        if (message.message !== text) {
+          // Shown as typed until message_edited brings the rendered text.
+          message.message = text;
+          message.html = "";
+        }
         message.editedAt = message.editedAt || new Date().toISOString();
         editor.remove();
         finish();

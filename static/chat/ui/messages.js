@@ -101,7 +101,8 @@ export function onScrolledNearTop(callback) {
   });
 }
 
-// A message's buttons: actions.retry(li), actions.edit(li), actions.delete(li).
+// A message's buttons: actions.retry(li), actions.edit(li), actions.delete(li),
+// actions.react(li, button) (pick an emoji), actions.toggleReaction(li, emoji).
 export function bindMessageActions(actions) {
   messagesEl.addEventListener("click", (e) => {
     const button = e.target.closest("button");
@@ -110,6 +111,8 @@ export function bindMessageActions(actions) {
     if (button.classList.contains("retry")) actions.retry(li);
     else if (button.classList.contains("edit")) actions.edit(li);
     else if (button.classList.contains("delete")) actions.delete(li);
+    else if (button.classList.contains("react")) actions.react(li, button);
+    else if (button.classList.contains("reaction")) actions.toggleReaction(li, button.dataset.emoji);
   });
 }
 
