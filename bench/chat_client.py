@@ -185,6 +185,9 @@ class Connection:
             reply = await asyncio.wait_for(future, TIMEOUT)
         finally:  # a send that failed leaves no future for the reader to fail
             self.waiting.pop(ack, None)
+            if future.done() and not future.cancelled():
+                # The reader failed it while the send was failing: seen here.
+                future.exception()
         if reply.get("status") == "error":
             raise PeerError(reply.get("code", "error"), reply)
         return reply

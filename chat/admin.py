@@ -20,6 +20,7 @@ from chat.models import (
     Message,
     ModerationAction,
     Mute,
+    Reaction,
     Room,
     RoomBan,
     SiteBan,
@@ -72,6 +73,19 @@ class MembershipAdmin(admin.ModelAdmin):
     raw_id_fields = ("room", "user", "last_read")
 
 
+class ReactionInline(admin.TabularInline):
+    """Who reacted with what: read-only (a change here would reach no socket)."""
+
+    model = Reaction
+    fields = ("emoji", "user", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = (
@@ -100,6 +114,7 @@ class MessageAdmin(admin.ModelAdmin):
         "deleted_by",
     )
     actions = ["soft_delete"]
+    inlines = [ReactionInline]
 
     @admin.display(description="room", ordering="room__name")
     def room_link(self, message: Message) -> str:
