@@ -2,10 +2,12 @@
 WebSocket server would send: a client library reads them back intact."""
 
 import pytest
+from autobahn.exception import Disconnected
 from websockets.frames import Frame
 from websockets.streams import StreamReader
 
 from chat.infra.fast import wire
+from chat.realtime.websocket import ChatConsumer
 
 
 def read_frame(data: bytes) -> Frame:
@@ -35,3 +37,18 @@ def test_an_unknown_server_gets_no_link():
         pass
 
     assert wire.link_for(send) is None
+
+
+async def test_a_frame_for_a_connection_that_just_closed_is_dropped_quietly(caplog):
+    """A broadcast handed straight to a socket can race its close: daphne then
+    raises autobahn's Disconnected from the ASGI send. It used to escape to the
+    fan-out, which logged an ERROR with a traceback for every such race."""
+
+    async def closed(message):
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    consumer = ChatConsumer()
+    consumer.base_send = closed
+    caplog.set_level("DEBUG", logger="chat.realtime.websocket")
+    await consumer.transmit('{"event":"receive_message","data":{}}')
+    assert "the connection has closed" in caplog.text

@@ -136,7 +136,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         passes here, so that what waits for a client that does not read is bounded
         whichever way it goes out."""
         if (link := self.link) is None:
-            await self.base_send({"type": "websocket.send", "text": text})
+            await self.asgi_send(text)
             return
         if self.overloaded:
             return
@@ -148,7 +148,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if pending and pending + len(frame) > settings.CHAT_MAX_SOCKET_BUFFER:
             self.close_overloaded()
         elif not link.write(frame):
+            await self.asgi_send(text)
+
+    async def asgi_send(self, text: str) -> None:
+        try:
             await self.base_send({"type": "websocket.send", "text": text})
+        except wire.SEND_AFTER_CLOSE:
+            # A broadcast handed straight to this socket (chat.infra.fast.layers)
+            # can race its close, with websocket.disconnect still on its way in:
+            # the frame has no one to go to, and that disconnect ends the session.
+            logger.debug("frame dropped: the connection has closed")
 
     def close_overloaded(self) -> None:
         """The client has stopped reading: close its socket with 1013 rather than

@@ -21,7 +21,13 @@ consumer closes such a socket (`close_overloaded`) past CHAT_MAX_SOCKET_BUFFER.
 import struct
 from typing import Any
 
+from autobahn.exception import Disconnected
+
 from chat.infra.fast import guard
+
+# What an ASGI send raises once the connection has closed under it: daphne's
+# (autobahn's), and the ASGI spec's OSError that uvicorn raises.
+SEND_AFTER_CLOSE = (Disconnected, OSError)
 
 # How long a closed-for-overload client has to answer the close frame before
 # its connection is dropped and the frames still queued for it are freed.
