@@ -18,6 +18,8 @@ Scenarios (docs/BENCHMARKS.md has the figures and how they were taken):
   soak     a steady load for many minutes with churning sockets and slow readers:
            the workers' memory and fds over time, lost and doubled messages
            (`python -m bench soak --help`)
+  richtext how long rendering a message's Markdown takes, ordinary and hostile
+           inputs, no server (`python -m bench richtext --help`)
 
 --peer chat (default) drives this chat: users bench-0... are signed up once and
 logged in through the real forms (sessions are cached in ~/.cache/chat-bench).
@@ -48,7 +50,8 @@ PEERS = {
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] in (["outage"], ["soak"]):  # scenarios with options of their own
+    # Scenarios with options of their own.
+    if argv[:1] in (["outage"], ["soak"], ["richtext"]):
         scenario = __import__(f"bench.{argv[0]}", fromlist=["main"])
         return scenario.main(argv[1:])
     args = parse(argv)
