@@ -94,6 +94,10 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages"
     )
     body = models.TextField()
+    # `body` rendered (chat.domain.richtext) when it was written: sanitized HTML,
+    # sent beside the text. "" for rows written before rendering existed, which
+    # are rendered when read (chat.domain.payloads).
+    html = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # The sender's own id for this message: a retry with the same one is not stored
     # twice. NULL (not "") when absent, so the per-author unique constraint skips it.

@@ -637,10 +637,12 @@ async def test_send_message_is_acked_and_broadcast_to_the_whole_room(
         "seq": 1,
         "username": "ana",
         "message": "hello",
+        "html": "<p>hello</p>",
         "time": ack["time"],
         "clientId": "k1",
         "editedAt": None,
         "deleted": False,
+        "reactions": [],
     }
     got = await asyncio.gather(*(s.events("receive_message") for s in (a, a2, b)))
     assert got == [[expected]] * 3
@@ -728,7 +730,7 @@ async def test_author_edits_and_deletes_with_broadcasts(amake_user, sockets):
     assert reply["status"] == "ok"
     for socket in (a, b):
         edited = await socket.event("message_edited")
-        assert set(edited) == {"room", "id", "message", "editedAt", "seq"}
+        assert set(edited) == {"room", "id", "message", "html", "editedAt", "seq"}
         assert edited["room"] == "general" and edited["id"] == message_id
         assert edited["message"] == "hello"
         assert ISO_UTC_MS.fullmatch(edited["editedAt"])

@@ -378,6 +378,7 @@ def test_message_edit(make_user, broadcasts, committed):
         "room": "general",
         "id": message.pk,
         "message": "hello",
+        "html": "<p>hello</p>",
         "editedAt": frame.data["editedAt"],
         "seq": edited.changed_seq,
     }

@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 from django.utils import timezone
 
+from chat.domain import richtext
+
 
 def now() -> str:
     return iso(timezone.now())
@@ -32,7 +34,9 @@ def message_object(
 
     `seq` is the room sequence number of the message's latest change, so a client
     that keeps the highest seq it has seen can resync with join_room {after}.
-    A deleted message keeps its place but loses its text and reactions.
+    `html` is the text rendered (chat.domain.richtext): sanitized, for clients
+    to show as it is. A deleted message keeps its place but loses its text,
+    html and reactions.
     """
     deleted = message.deleted_at is not None
     return {
@@ -41,6 +45,8 @@ def message_object(
         "seq": message.changed_seq,
         "username": message.author.get_username(),
         "message": "" if deleted else message.body,
+        # Rendered when written; a row from before rendering existed, when read.
+        "html": "" if deleted else message.html or richtext.render(message.body),
         "time": iso(message.created_at),
         "clientId": message.client_id,
         "editedAt": iso(message.edited_at),

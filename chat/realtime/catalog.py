@@ -74,6 +74,7 @@ class Message(TypedDict):
     seq: int  # of the message's latest change
     username: str
     message: str  # "" once deleted
+    html: str  # `message` rendered: sanitized HTML ("" once deleted)
     time: Time
     clientId: str | None
     editedAt: Time | None
@@ -115,6 +116,7 @@ class MessageEdited(TypedDict):
     room: str
     id: int
     message: str
+    html: str
     editedAt: Time
     seq: int
 

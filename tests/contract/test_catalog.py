@@ -20,6 +20,7 @@ MESSAGE = {
     "seq": 57,
     "username": "ana",
     "message": "hi",
+    "html": "<p>hi</p>",
     "time": "2026-11-25T09:30:00.123Z",
     "clientId": None,
     "editedAt": None,

@@ -101,7 +101,10 @@ def _within_reply_budget(rows: list[Message]) -> int:
     """How many of `rows` (at least one) fit RESYNC_MAX_BYTES."""
     total = 0
     for kept, row in enumerate(rows):
-        total += len(row.body.encode()) + 200  # the message object's other fields
+        # Its text twice (as written, and rendered: about as long, escaping
+        # aside), and the message object's other fields.
+        text = len(row.body.encode())
+        total += text + (len(row.html.encode()) if row.html else text) + 200
         if total > RESYNC_MAX_BYTES and kept:
             return kept
     return len(rows)

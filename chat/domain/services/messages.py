@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from chat.domain import events, payloads
+from chat.domain import events, payloads, richtext
 from chat.domain.access import (
     message_for_change,
     refuse_if_muted,
@@ -122,6 +122,7 @@ def _messages_store_many(drafts: list[Draft]) -> dict[int, SentMessage]:
                     "room": [d.room_id for d in drafts],
                     "author": [d.author.pk for d in drafts],
                     "body": [d.body for d in drafts],
+                    "html": [richtext.render(d.body) for d in drafts],
                     "client": [d.client_id for d in drafts],
                 },
             )
@@ -132,13 +133,14 @@ def _messages_store_many(drafts: list[Draft]) -> dict[int, SentMessage]:
         # statement was stored, and each draft takes the one-by-one path.
         return {}
     stored: dict[int, SentMessage] = {}
-    for index, message_id, seq, created_at, room_name, room_kind in rows:
+    for index, message_id, seq, created_at, html, room_name, room_kind in rows:
         draft = drafts[index]
         message = Message(
             id=message_id,
             room=Room(id=draft.room_id, name=room_name, kind=room_kind),
             author=draft.author,
             body=draft.body,
+            html=html,
             client_id=draft.client_id,
             seq=seq,
             changed_seq=seq,
@@ -157,8 +159,8 @@ _STORE_MANY_SQL = f"""
 WITH draft AS (
     SELECT * FROM unnest(
         %(n)s::int[], %(room)s::bigint[], %(author)s::bigint[], %(body)s::text[],
-        %(client)s::text[]
-    ) AS d(n, room_id, author_id, body, client_id)
+        %(html)s::text[], %(client)s::text[]
+    ) AS d(n, room_id, author_id, body, html, client_id)
 ),
 allowed AS (
     SELECT d.* FROM draft d
@@ -198,12 +200,12 @@ numbered AS (
 ),
 inserted AS (
     INSERT INTO {Message._meta.db_table}
-        (room_id, author_id, body, client_id, seq, changed_seq, created_at)
-    SELECT room_id, author_id, body, client_id, seq, seq, now()
+        (room_id, author_id, body, html, client_id, seq, changed_seq, created_at)
+    SELECT room_id, author_id, body, html, client_id, seq, seq, now()
     FROM numbered ORDER BY n
-    RETURNING id, room_id, seq, created_at
+    RETURNING id, room_id, seq, created_at, html
 )
-SELECT nb.n, i.id, i.seq, i.created_at, nb.name, nb.kind
+SELECT nb.n, i.id, i.seq, i.created_at, i.html, nb.name, nb.kind
 FROM inserted i JOIN numbered nb ON nb.room_id = i.room_id AND nb.seq = i.seq
 """
 
@@ -258,6 +260,7 @@ def _message_store(
                 room=room,
                 author=author,
                 body=body,
+                html=richtext.render(body),
                 client_id=client_id,
                 seq=seq,
                 changed_seq=seq,
@@ -320,9 +323,10 @@ def message_edit(*, user: User, message_id: int, body: str) -> Message:
         message = message_for_change(user, message_id)
         refuse_if_muted(message.room, user)
         message.body = body
+        message.html = richtext.render(body)
         message.edited_at = timezone.now()
         message.changed_seq = room_seq_next(message.room)
-        message.save(update_fields=["body", "edited_at", "changed_seq"])
+        message.save(update_fields=["body", "html", "edited_at", "changed_seq"])
         events.emit_on_commit(
             events.room_audience(message.room),
             "message_edited",
@@ -330,6 +334,7 @@ def message_edit(*, user: User, message_id: int, body: str) -> Message:
                 "room": message.room.name,
                 "id": message.pk,
                 "message": message.body,
+                "html": message.html,
                 "editedAt": payloads.iso(message.edited_at),
                 "seq": message.changed_seq,
             },
