@@ -1,5 +1,6 @@
 // The message box: Enter sends, Shift+Enter breaks the line; it grows with its
 // text and counts down near the length limit.
+import { loadEmoji, replaceShortcodes } from "../emoji.js";
 import { current } from "../store/current.js";
 import { $ } from "./dom.js";
 
@@ -23,10 +24,29 @@ export function bindComposer({ maxLength: limit, onSend, onInput }) {
       $("composer").requestSubmit();
     }
   });
-  input.addEventListener("input", () => {
+  input.addEventListener("input", (e) => {
+    if (e.data === ":") emojifyBeforeCaret();
     composerChanged();
     onInput(input.value);
   });
+}
+
+// A `:shortcode:` just closed with its second colon becomes its emoji, as typed
+// (the index loads on the first colon typed; until it has, nothing changes).
+async function emojifyBeforeCaret() {
+  let index;
+  try {
+    index = await loadEmoji();
+  } catch {
+    return; // no index: the text stays as typed
+  }
+  const caret = input.selectionEnd;
+  const before = input.value.slice(0, caret);
+  const replaced = replaceShortcodes(before, index);
+  if (replaced === before) return;
+  input.value = replaced + input.value.slice(caret);
+  input.setSelectionRange(replaced.length, replaced.length);
+  composerChanged();
 }
 
 function composerChanged() {
