@@ -139,6 +139,31 @@ class Message(models.Model):
         return self.deleted_at is not None
 
 
+class MessageEdit(models.Model):
+    """A text a message had before an edit replaced it: a message's history."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="edits")
+    body = models.TextField()
+    html = models.TextField(blank=True, default="")
+    # When this text was first shown (the message's creation or an earlier edit),
+    # and when and by whom it was replaced.
+    written_at = models.DateTimeField()
+    replaced_at = models.DateTimeField()
+    replaced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"#{self.message_id} before {self.replaced_at:%Y-%m-%d %H:%M}"
+
+
 class Reaction(models.Model):
     """One user's emoji on a message; a user puts each emoji on a message once."""
 

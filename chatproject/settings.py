@@ -226,6 +226,9 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=64 * 1024)
 CHAT_MAX_SOCKET_BUFFER = env.int("CHAT_MAX_SOCKET_BUFFER", default=1024 * 1024)
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=20)
 CHAT_MAX_ROOMS_PER_SOCKET = env.int("CHAT_MAX_ROOMS_PER_SOCKET", default=200)
+# Seconds after sending in which an author may edit a message (0: no limit); room
+# moderators and staff may edit at any time.
+CHAT_EDIT_WINDOW = env.int("CHAT_EDIT_WINDOW", default=0)
 CHAT_RESYNC_MAX = 200  # join_room {after} returns at most this many changes
 # Threads running the sockets' database work in each worker, each with its own
 # connection. Channels' default is one thread per worker, which capped a worker at

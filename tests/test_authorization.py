@@ -33,6 +33,7 @@ def events_for(room: str, message_id: int, own_id: int) -> dict[str, dict]:
         "edit_own": {"id": own_id, "message": "changed"},
         "delete_own": {"id": own_id},
         "react": {"id": message_id, "emoji": "\U0001f44d", "on": True},
+        "get_edits": {"id": message_id},
         "kick_user": {"room": room, "username": "owner"},
         "mute_user": {"room": room, "username": "owner", "minutes": 5},
     }
@@ -55,6 +56,7 @@ MATRIX = {
         "delete_own": "not_found",
         # A private room one is not in is no room at all, as an unknown one.
         "react": "not_found",  # as a message that does not exist
+        "get_edits": "not_found",
         "kick_user": "not_found",
         "mute_user": "not_found",
     },
@@ -70,6 +72,7 @@ MATRIX = {
         "edit_own": "forbidden",
         "delete_own": "forbidden",
         "react": "forbidden",
+        "get_edits": "forbidden",
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },
@@ -84,6 +87,7 @@ MATRIX = {
         "edit_own": "forbidden",  # editing is posting
         "delete_own": OK,
         "react": "forbidden",  # reacting is posting
+        "get_edits": OK,
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },
@@ -98,6 +102,7 @@ MATRIX = {
         "edit_own": OK,
         "delete_own": OK,
         "react": OK,
+        "get_edits": OK,
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },

@@ -7,11 +7,14 @@ that does not exist, and the same for messages and members: answers never tell
 """
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
 
 from chat.domain import payloads
 from chat.domain.errors import ChatError, SiteBanned
@@ -180,32 +183,64 @@ def message_for_change(
     return message
 
 
-def message_for_reacting(user: User, message_id: int) -> Message:
-    """The message, locked, for a reaction by `user` (call inside a transaction):
-    a member of its room who may post there; else not_found / forbidden.
+def message_for_member(
+    user: User, message_id: int, *, lock: bool = False, staff_too: bool = False
+) -> tuple[Message, Membership | None]:
+    """The message (`lock`: locked, inside a transaction) and `user`'s membership in
+    its room (with its sanctions), for a member who is not banned; else not_found
+    / forbidden. `staff_too`: staff may act without being a member (membership
+    None).
 
-    Reacting is posting: banned and muted members may not; a public room's
-    non-member is told to join first; anyone who cannot read the room hears
-    what they would of a message that does not exist.
+    A public room's non-member is told to join first; anyone who cannot read the
+    room hears what they would of a message that does not exist.
     """
-    message = _message_locked(message_id)
+    message = _message_locked(message_id) if lock else _message(message_id)
     if message is None or message.is_deleted:
         raise no_such_message()
     room = message.room
     membership = membership_sanctioned(user, room)
     if membership is None:
+        if staff_too and user.is_staff:
+            return message, None
         if room.kind != Room.Kind.PUBLIC:
             raise no_such_message()
         refuse_if_banned(room, user)
         raise ChatError("forbidden", "join the room first")
     if membership.banned:
         raise banned()
-    refuse_if_muted(room, user, membership)
+    return message, membership
+
+
+def message_for_reacting(user: User, message_id: int) -> Message:
+    """The message, locked, for a reaction by `user` (call inside a transaction):
+    reacting is posting, so banned and muted members may not."""
+    message, membership = message_for_member(user, message_id, lock=True)
+    refuse_if_muted(message.room, user, membership)
     return message
+
+
+def refuse_if_past_edit_window(user: User, message: Message) -> None:
+    """Authors edit within CHAT_EDIT_WINDOW seconds of sending (0: any time); the
+    room's moderators and staff at any time."""
+    window = settings.CHAT_EDIT_WINDOW
+    if not window or timezone.now() - message.created_at <= timedelta(seconds=window):
+        return
+    if may_moderate(user, membership_of(user, message.room)):
+        return
+    span = f"{window // 60} minutes" if window % 60 == 0 else f"{window} seconds"
+    raise ChatError(
+        "forbidden", f"a message can be edited only in the {span} after it was sent"
+    )
 
 
 def no_such_message() -> ChatError:
     return ChatError("not_found", "no such message")
+
+
+def _message(message_id: int) -> Message | None:
+    return (
+        Message.objects.select_related("room", "author").filter(pk=message_id).first()
+    )
 
 
 def _message_locked(message_id: int) -> Message | None:

@@ -55,6 +55,20 @@ def message_object(
     }
 
 
+def edit_object(edit: Any) -> dict[str, Any]:
+    """A text a message had before an edit (a MessageEdit, `replaced_by` loaded):
+    when it was written, and when and by whom it was replaced (None: that account
+    is gone)."""
+    replaced_by = edit.replaced_by
+    return {
+        "message": edit.body,
+        "html": edit.html or richtext.render(edit.body),
+        "time": iso(edit.written_at),
+        "replacedAt": iso(edit.replaced_at),
+        "replacedBy": replaced_by.get_username() if replaced_by else None,
+    }
+
+
 def direct_message_object(
     message: Any, recipient: Any, *, for_author: bool
 ) -> dict[str, Any]:

@@ -262,6 +262,21 @@ class ReactReply(Ok, _Reaction):
     """react: the emoji's state on the message afterwards."""
 
 
+class Edit(TypedDict):
+    """chat.domain.payloads.edit_object: a text a message had before an edit."""
+
+    message: str
+    html: str
+    time: Time  # when this text was written
+    replacedAt: Time
+    replacedBy: str | None  # None: that account is gone
+
+
+class EditsReply(Ok):
+    id: int
+    edits: list[Edit]  # oldest first
+
+
 class HistoryReply(Ok):
     messages: list[Message]
     hasMore: bool
@@ -291,6 +306,7 @@ ACKS: dict[str, type] = {
     "react": ReactReply,
     "typing": Ok,
     "get_history": HistoryReply,
+    "get_edits": EditsReply,
     "mark_read": MarkReadReply,
     "list_rooms": ListRoomsReply,
     "kick_user": Ok,

@@ -17,6 +17,7 @@ import { connect } from "./transport/index.js";
 import { bindComposer } from "./ui/composer.js";
 import { $ } from "./ui/dom.js";
 import { startEditing } from "./ui/editor.js";
+import { toggleEdits } from "./ui/edits.js";
 import { bindMessageActions, onScrolledNearTop } from "./ui/messages.js";
 import { notice } from "./ui/notice.js";
 import { bindSidebarToggle } from "./ui/sidebar.js";
@@ -59,6 +60,7 @@ bindMessageActions({
   edit: startEditing,
   react: pickReaction,
   toggleReaction,
+  showEdits: toggleEdits,
   delete: (li) => {
     conn.request("delete_message", { id: Number(li.dataset.id) }).catch((err) => notice(err.msg || "Not connected."));
   },

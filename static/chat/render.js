@@ -100,7 +100,7 @@ export function messageItem(message, me) {
   li.append(
     el("div", { class: "meta" }, el("span", { class: "author" }), el("time")),
     el("div", { class: "body" }),
-    el("span", { class: "edited-mark", text: "(edited)" }),
+    el("button", { type: "button", class: "edited-mark", text: "(edited)", title: "Show earlier versions" }),
     el("div", { class: "reactions" }),
     el("div", { class: "status" }),
     el("div", { class: "actions" }),

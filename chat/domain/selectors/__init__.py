@@ -1,7 +1,12 @@
 """Every read, by topic; access rules through chat.domain.access. Results are
 shaped by chat.domain.payloads, so every transport presents the same thing."""
 
-from chat.domain.selectors.messages import RoomSync, history_page, room_sync
+from chat.domain.selectors.messages import (
+    RoomSync,
+    history_page,
+    message_edits,
+    room_sync,
+)
 from chat.domain.selectors.rooms import (
     direct_room_between,
     room_directory,
@@ -14,6 +19,7 @@ __all__ = [
     "RoomSync",
     "direct_room_between",
     "history_page",
+    "message_edits",
     "room_directory",
     "room_sync",
     "rooms_of_user",

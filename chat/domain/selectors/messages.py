@@ -8,9 +8,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F
 
 from chat.domain import payloads
-from chat.domain.access import room_for_reading
+from chat.domain.access import message_for_member, room_for_reading
 from chat.domain.selectors.reactions import reaction_summaries
-from chat.models import Membership, Message, Room
+from chat.models import Membership, Message, MessageEdit, Room
 
 User = AbstractBaseUser
 
@@ -114,3 +114,19 @@ def _member_names(room: Room) -> list[str]:
     return sorted(
         Membership.objects.filter(room=room).values_list("user__username", flat=True)
     )
+
+
+# The most of a message's earlier texts get_edits returns (the latest ones).
+EDITS_MAX = 50
+
+
+def message_edits(*, user: User, message_id: int) -> list[dict[str, Any]]:
+    """The texts a message had before its edits, oldest first (the latest
+    EDITS_MAX): for the room's members, and staff."""
+    message, _ = message_for_member(user, message_id, staff_too=True)
+    rows = (
+        MessageEdit.objects.filter(message=message)
+        .select_related("replaced_by")
+        .order_by("-id")[:EDITS_MAX]
+    )
+    return [payloads.edit_object(edit) for edit in reversed(rows)]

@@ -12,6 +12,7 @@ from chat.domain import events, payloads, richtext
 from chat.domain.access import (
     message_for_change,
     refuse_if_muted,
+    refuse_if_past_edit_window,
     room_for_member,
     user_by_username,
 )
@@ -24,6 +25,7 @@ from chat.domain.services.rooms import direct_room_get_or_create
 from chat.models import (
     Membership,
     Message,
+    MessageEdit,
     ModerationAction,
     Mute,
     Room,
@@ -317,14 +319,28 @@ def _direct_peer(room: Room, user: User) -> User:
 
 
 def message_edit(*, user: User, message_id: int, body: str) -> Message:
-    """Replace a message's text: its author, a room moderator or staff only."""
+    """Replace a message's text, keeping the one it had (MessageEdit): its author
+    (within CHAT_EDIT_WINDOW), a room moderator or staff only. The same text again
+    (a retry) changes nothing."""
     body = message_body_clean(body)
     with transaction.atomic():
         message = message_for_change(user, message_id)
         refuse_if_muted(message.room, user)
+        refuse_if_past_edit_window(user, message)
+        if body == message.body:
+            return message  # a retry, or nothing changed: nothing to keep or send
+        now = timezone.now()
+        MessageEdit.objects.create(
+            message=message,
+            body=message.body,
+            html=message.html,
+            written_at=message.edited_at or message.created_at,
+            replaced_at=now,
+            replaced_by=user,
+        )
         message.body = body
         message.html = richtext.render(body)
-        message.edited_at = timezone.now()
+        message.edited_at = now
         message.changed_seq = room_seq_next(message.room)
         message.save(update_fields=["body", "html", "edited_at", "changed_seq"])
         events.emit_on_commit(

@@ -1,10 +1,12 @@
-"""get_history: older pages of a room, paid for by the rows asked for."""
+"""get_history and get_edits: older pages of a room, and a message's earlier
+texts, paid for by the rows they may return."""
 
 from typing import Any
 
 from django.conf import settings
 
 from chat.domain import selectors
+from chat.domain.selectors.messages import EDITS_MAX
 from chat.realtime import protocol
 from chat.realtime.dispatch import Reply, handles, rows_cost
 from chat.realtime.session import Session
@@ -36,3 +38,12 @@ async def get_history(session: Session, data: dict[str, Any]) -> Reply:
         limit=limit or settings.CHAT_HISTORY_PAGE,
     )
     return {"status": "ok", **page}
+
+
+@handles("get_edits", cost=rows_cost(EDITS_MAX))
+async def get_edits(session: Session, data: dict[str, Any]) -> Reply:
+    message_id = protocol.int_field(data, "id", minimum=1)
+    edits = await session.call(
+        selectors.message_edits, user=session.user, message_id=message_id
+    )
+    return {"status": "ok", "id": message_id, "edits": edits}

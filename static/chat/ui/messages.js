@@ -102,7 +102,8 @@ export function onScrolledNearTop(callback) {
 }
 
 // A message's buttons: actions.retry(li), actions.edit(li), actions.delete(li),
-// actions.react(li, button) (pick an emoji), actions.toggleReaction(li, emoji).
+// actions.react(li, button) (pick an emoji), actions.toggleReaction(li, emoji),
+// actions.showEdits(li, button) (its earlier texts).
 export function bindMessageActions(actions) {
   messagesEl.addEventListener("click", (e) => {
     const button = e.target.closest("button");
@@ -113,6 +114,7 @@ export function bindMessageActions(actions) {
     else if (button.classList.contains("delete")) actions.delete(li);
     else if (button.classList.contains("react")) actions.react(li, button);
     else if (button.classList.contains("reaction")) actions.toggleReaction(li, button.dataset.emoji);
+    else if (button.classList.contains("edited-mark")) actions.showEdits(li, button);
   });
 }
 
