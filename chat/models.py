@@ -114,6 +114,15 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Pinned to its room's header (chat.domain.services.pins) since then, by them.
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["id"]
@@ -129,6 +138,12 @@ class Message(models.Model):
             models.Index(fields=["room", "id"], name="message_room_id"),
             # Resync after a reconnect: WHERE room = ? AND changed_seq > ?
             models.Index(fields=["room", "changed_seq"], name="message_room_changed"),
+            # A room's pins: WHERE room = ? AND pinned_at IS NOT NULL
+            models.Index(
+                fields=["room", "pinned_at"],
+                condition=Q(pinned_at__isnull=False),
+                name="message_room_pinned",
+            ),
         ]
 
     def __str__(self) -> str:

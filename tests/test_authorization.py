@@ -34,6 +34,8 @@ def events_for(room: str, message_id: int, own_id: int) -> dict[str, dict]:
         "delete_own": {"id": own_id},
         "react": {"id": message_id, "emoji": "\U0001f44d", "on": True},
         "get_edits": {"id": message_id},
+        "pin_message": {"id": message_id, "pinned": True},
+        "get_pins": {"room": room},
         "kick_user": {"room": room, "username": "owner"},
         "mute_user": {"room": room, "username": "owner", "minutes": 5},
     }
@@ -57,6 +59,8 @@ MATRIX = {
         # A private room one is not in is no room at all, as an unknown one.
         "react": "not_found",  # as a message that does not exist
         "get_edits": "not_found",
+        "pin_message": "not_found",
+        "get_pins": "not_found",
         "kick_user": "not_found",
         "mute_user": "not_found",
     },
@@ -73,6 +77,8 @@ MATRIX = {
         "delete_own": "forbidden",
         "react": "forbidden",
         "get_edits": "forbidden",
+        "pin_message": "forbidden",
+        "get_pins": "forbidden",
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },
@@ -88,6 +94,8 @@ MATRIX = {
         "delete_own": OK,
         "react": "forbidden",  # reacting is posting
         "get_edits": OK,
+        "pin_message": "forbidden",  # owners and moderators only
+        "get_pins": OK,
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },
@@ -103,6 +111,8 @@ MATRIX = {
         "delete_own": OK,
         "react": OK,
         "get_edits": OK,
+        "pin_message": "forbidden",  # owners and moderators only
+        "get_pins": OK,
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },

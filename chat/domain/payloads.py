@@ -52,6 +52,7 @@ def message_object(
         "editedAt": iso(message.edited_at),
         "deleted": deleted,
         "reactions": [] if deleted or reactions is None else reactions,
+        "pinned": not deleted and message.pinned_at is not None,
     }
 
 

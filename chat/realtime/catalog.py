@@ -80,6 +80,7 @@ class Message(TypedDict):
     editedAt: Time | None
     deleted: bool
     reactions: list[ReactionSummary]  # [] once deleted
+    pinned: bool
 
 
 _Direct = TypedDict("_Direct", {"from": str, "to": str, "isSelf": bool})
@@ -141,6 +142,14 @@ class ReactionUpdated(_Reaction):
     on: bool
 
 
+class MessagePinned(TypedDict):
+    room: str
+    id: int
+    pinned: bool
+    by: str
+    seq: int
+
+
 class RoomRead(TypedDict):
     room: str
     lastReadId: int
@@ -199,6 +208,7 @@ EVENTS: dict[str, type] = {
     "message_edited": MessageEdited,
     "message_deleted": MessageDeleted,
     "reaction_updated": ReactionUpdated,
+    "message_pinned": MessagePinned,
     "room_read": RoomRead,
     "user_joined": MemberMoved,
     "user_left": MemberMoved,
@@ -234,6 +244,7 @@ class JoinRoomReply(Ok):
     hasMore: bool
     users: list[str]
     seq: int
+    pins: list[int]  # pinned messages' ids, the latest pinned first
 
 
 class LeaveRoomReply(Ok):
@@ -277,6 +288,17 @@ class EditsReply(Ok):
     edits: list[Edit]  # oldest first
 
 
+class PinReply(Ok):
+    id: int
+    pinned: bool
+    seq: int
+
+
+class PinsReply(Ok):
+    room: str
+    messages: list[Message]  # the latest pinned first
+
+
 class HistoryReply(Ok):
     messages: list[Message]
     hasMore: bool
@@ -304,6 +326,8 @@ ACKS: dict[str, type] = {
     "edit_message": ChangeReply,
     "delete_message": ChangeReply,
     "react": ReactReply,
+    "pin_message": PinReply,
+    "get_pins": PinsReply,
     "typing": Ok,
     "get_history": HistoryReply,
     "get_edits": EditsReply,

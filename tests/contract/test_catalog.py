@@ -26,6 +26,7 @@ MESSAGE = {
     "editedAt": None,
     "deleted": False,
     "reactions": [],
+    "pinned": False,
 }
 
 

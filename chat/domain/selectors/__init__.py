@@ -5,6 +5,7 @@ from chat.domain.selectors.messages import (
     RoomSync,
     history_page,
     message_edits,
+    room_pins,
     room_sync,
 )
 from chat.domain.selectors.rooms import (
@@ -21,6 +22,7 @@ __all__ = [
     "history_page",
     "message_edits",
     "room_directory",
+    "room_pins",
     "room_sync",
     "rooms_of_user",
     "unread_count",

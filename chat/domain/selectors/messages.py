@@ -50,6 +50,8 @@ class RoomSync:
     seq: int
     # A direct room's two usernames (empty for other rooms).
     direct_members: list[str]
+    # The ids of the room's pinned messages, the latest pinned first.
+    pins: list[int]
 
 
 def room_sync(*, user: User, room: Room, after: int | None) -> RoomSync:
@@ -88,6 +90,7 @@ def room_sync(*, user: User, room: Room, after: int | None) -> RoomSync:
         has_more=has_more,
         seq=seq,
         direct_members=_member_names(room) if room.is_direct else [],
+        pins=list(_pinned(room).values_list("pk", flat=True)),
     )
 
 
@@ -130,3 +133,15 @@ def message_edits(*, user: User, message_id: int) -> list[dict[str, Any]]:
         .order_by("-id")[:EDITS_MAX]
     )
     return [payloads.edit_object(edit) for edit in reversed(rows)]
+
+
+def room_pins(*, user: User, room_name: str) -> list[dict[str, Any]]:
+    """The room's pinned messages, the latest pinned first, for whoever may read it."""
+    room = room_for_reading(user=user, name=room_name)
+    return message_objects(list(_pinned(room).select_related("author")), room, user.pk)
+
+
+def _pinned(room: Room):
+    return Message.objects.filter(
+        room=room, pinned_at__isnull=False, deleted_at__isnull=True
+    ).order_by("-pinned_at", "-id")

@@ -18,6 +18,7 @@ from chat.domain.services.messages import (
     message_send,
     messages_send_many,
 )
+from chat.domain.services.pins import PINS_MAX, message_pin
 from chat.domain.services.reactions import ReactionState, reaction_set
 from chat.domain.services.reads import room_mark_read
 from chat.domain.services.rooms import (
@@ -31,6 +32,7 @@ from chat.domain.services.rooms import (
 
 __all__ = [
     "LOOKALIKE_NAME",
+    "PINS_MAX",
     "Draft",
     "ReactionState",
     "SentMessage",
@@ -40,6 +42,7 @@ __all__ = [
     "message_delete",
     "message_draft",
     "message_edit",
+    "message_pin",
     "message_send",
     "messages_send_many",
     "moderation",

@@ -366,8 +366,11 @@ def message_delete(*, user: User, message_id: int) -> Message:
             return message
         message.deleted_at = timezone.now()
         message.deleted_by = user
+        message.pinned_at = None  # a deleted message leaves the room's pins
         message.changed_seq = room_seq_next(message.room)
-        message.save(update_fields=["deleted_at", "deleted_by", "changed_seq"])
+        message.save(
+            update_fields=["deleted_at", "deleted_by", "pinned_at", "changed_seq"]
+        )
         if message.author_id != user.pk:
             ModerationAction.objects.create(
                 actor=user,

@@ -1,12 +1,15 @@
-"""get_history and get_edits: older pages of a room, and a message's earlier
-texts, paid for by the rows they may return."""
+"""get_history, get_edits and get_pins: older pages of a room, a message's
+earlier texts and a room's pinned messages, paid for by the rows they may
+return."""
 
 from typing import Any
 
 from django.conf import settings
 
 from chat.domain import selectors
+from chat.domain.rules import room_ref_clean
 from chat.domain.selectors.messages import EDITS_MAX
+from chat.domain.services import PINS_MAX
 from chat.realtime import protocol
 from chat.realtime.dispatch import Reply, handles, rows_cost
 from chat.realtime.session import Session
@@ -47,3 +50,12 @@ async def get_edits(session: Session, data: dict[str, Any]) -> Reply:
         selectors.message_edits, user=session.user, message_id=message_id
     )
     return {"status": "ok", "id": message_id, "edits": edits}
+
+
+@handles("get_pins", cost=rows_cost(PINS_MAX))
+async def get_pins(session: Session, data: dict[str, Any]) -> Reply:
+    room = protocol.str_field(data, "room", max_length=64)
+    messages = await session.call(
+        selectors.room_pins, user=session.user, room_name=room
+    )
+    return {"status": "ok", "room": room_ref_clean(room), "messages": messages}

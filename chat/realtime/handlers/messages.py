@@ -95,3 +95,18 @@ def delivered(sent: services.SentMessage) -> Reply:
         "time": payloads.iso(message.created_at),
         "duplicate": not sent.created,
     }
+
+
+@handles("pin_message", kind="message", stores=True)
+async def pin_message(session: Session, data: dict[str, Any]) -> Reply:
+    message_id = protocol.int_field(data, "id", minimum=1)
+    pinned = protocol.bool_field(data, "pinned")
+    message = await session.call(
+        services.message_pin, user=session.user, message_id=message_id, pinned=pinned
+    )
+    return {
+        "status": "ok",
+        "id": message.pk,
+        "pinned": message.pinned_at is not None,
+        "seq": message.changed_seq,
+    }

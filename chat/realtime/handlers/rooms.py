@@ -55,6 +55,7 @@ async def join_room(session: Session, data: dict[str, Any]) -> Reply:
         "hasMore": sync.has_more,
         "users": users,
         "seq": sync.seq,
+        "pins": sync.pins,
     }
 
 
