@@ -8,6 +8,7 @@ import { applyReaction, changeMessage } from "./store/messages.js";
 import { holdSeq } from "./store/seq.js";
 import { online, rooms, roomState, upsertRoom } from "./store/rooms.js";
 import { renderMembers } from "./ui/members.js";
+import { setPinned } from "./ui/pins.js";
 import { updateMessage } from "./ui/messages.js";
 import { notice } from "./ui/notice.js";
 import { renderSidebar } from "./ui/sidebar.js";
@@ -30,7 +31,12 @@ export const handlers = {
     messageChanged(d.room, d.id, { message: d.message, html: d.html, editedAt: d.editedAt }, d.seq);
   },
   message_deleted(d) {
-    messageChanged(d.room, d.id, { deleted: true, message: "", html: "", reactions: [] }, d.seq);
+    messageChanged(d.room, d.id, { deleted: true, message: "", html: "", reactions: [], pinned: false }, d.seq);
+    setPinned(roomState(d.room), d.id, false);
+  },
+  message_pinned(d) {
+    messageChanged(d.room, d.id, { pinned: d.pinned }, d.seq);
+    setPinned(roomState(d.room), d.id, d.pinned);
   },
   reaction_updated(d) {
     const room = roomState(d.room);

@@ -20,6 +20,7 @@ import { startEditing } from "./ui/editor.js";
 import { toggleEdits } from "./ui/edits.js";
 import { bindMessageActions, onScrolledNearTop } from "./ui/messages.js";
 import { notice } from "./ui/notice.js";
+import { bindPins, togglePin } from "./ui/pins.js";
 import { bindSidebarToggle } from "./ui/sidebar.js";
 import { showForbidden, showTransport } from "./ui/status.js";
 
@@ -61,12 +62,14 @@ bindMessageActions({
   react: pickReaction,
   toggleReaction,
   showEdits: toggleEdits,
+  pin: togglePin,
   delete: (li) => {
     conn.request("delete_message", { id: Number(li.dataset.id) }).catch((err) => notice(err.msg || "Not connected."));
   },
 });
 bindNavigation();
 bindSidebarToggle();
+bindPins();
 
 for (const info of JSON.parse($("initial-rooms").textContent)) upsertRoom(info);
 if (current.peer && current.room) roomState(current.room).kind = "direct";

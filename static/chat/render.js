@@ -95,21 +95,22 @@ export function daySeparator(iso) {
 }
 
 // A message <li>; `update` keeps it in step with the message as it changes.
-export function messageItem(message, me) {
+export function messageItem(message, me, canPin = false) {
   const li = el("li", { class: "message" });
   li.append(
-    el("div", { class: "meta" }, el("span", { class: "author" }), el("time")),
+    el("div", { class: "meta" }, el("span", { class: "author" }), el("time"), el("span", { class: "pinned-mark", text: "📌 Pinned" })),
     el("div", { class: "body" }),
     el("button", { type: "button", class: "edited-mark", text: "(edited)", title: "Show earlier versions" }),
     el("div", { class: "reactions" }),
     el("div", { class: "status" }),
     el("div", { class: "actions" }),
   );
-  updateMessageItem(li, message, me);
+  updateMessageItem(li, message, me, canPin);
   return li;
 }
 
-export function updateMessageItem(li, message, me) {
+// `canPin`: whether we may pin in its room (store/rooms.js mayPin).
+export function updateMessageItem(li, message, me, canPin = false) {
   const mine = message.username === me;
   if (message.id != null) li.dataset.id = message.id;
   if (message.clientId) li.dataset.clientId = message.clientId;
@@ -121,6 +122,7 @@ export function updateMessageItem(li, message, me) {
   li.tabIndex = mine ? 0 : -1;
   li.classList.toggle("deleted", Boolean(message.deleted));
   li.classList.toggle("edited", Boolean(message.editedAt) && !message.deleted);
+  li.classList.toggle("pinned", Boolean(message.pinned) && !message.deleted);
   li.querySelector(".author").textContent = message.username;
   const time = li.querySelector("time");
   time.textContent = message.time ? clock(message.time) : "";
@@ -147,6 +149,10 @@ export function updateMessageItem(li, message, me) {
   const actions = [];
   if (!message.deleted && message.id != null) {
     actions.push(el("button", { type: "button", class: "react", text: "React", title: "Add a reaction" }));
+    if (canPin) {
+      const label = message.pinned ? "Unpin" : "Pin";
+      actions.push(el("button", { type: "button", class: "pin", text: label, title: `${label} in the room's header` }));
+    }
   }
   if (mine && !message.deleted && message.id != null) {
     actions.push(el("button", { type: "button", class: "edit", text: "Edit" }));

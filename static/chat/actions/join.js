@@ -30,6 +30,7 @@ export async function joinRoom(name) {
   upsertRoom({ room: ack.room, kind: ack.kind, topic: ack.topic });
   room.joined = true;
   room.users = ack.users;
+  room.pins = ack.pins || [];
   for (const m of ack.history) takeMessage(room, m, !fresh);
   if (fresh) {
     room.loaded = true;

@@ -10,6 +10,7 @@ export function roomState(name) {
       unread: 0, lastReadId: null, lastMessageId: null, seq: null, seqAbove: new Set(),
       joined: false, loaded: false, hasMore: false, loadingHistory: false,
       messages: new Map(), users: [], typers: new Map(),
+      pins: [], // pinned messages' ids, the latest pinned first
     });
   }
   return rooms.get(name);
@@ -31,4 +32,9 @@ export function upsertRoom(info) {
 export function directRoomWith(username) {
   for (const room of rooms.values()) if (room.kind === "direct" && room.with === username) return room;
   return null;
+}
+
+// Whether we may pin in the room: its owners and moderators, anyone in a DM.
+export function mayPin(room) {
+  return room.kind === "direct" || ["owner", "moderator"].includes(room.role);
 }

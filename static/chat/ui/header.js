@@ -4,6 +4,7 @@
 import { current } from "../store/current.js";
 import { roomState } from "../store/rooms.js";
 import { $ } from "./dom.js";
+import { renderPinsToggle } from "./pins.js";
 
 export function renderHeader() {
   const room = current.room ? roomState(current.room) : null;
@@ -20,4 +21,5 @@ export function renderHeader() {
   const conversation = $("conversation");
   conversation.dataset.room = current.room || "";
   conversation.dataset.peer = current.peer || "";
+  renderPinsToggle();
 }

@@ -4,7 +4,7 @@ import { dayKey, daySeparator, messageItem, updateMessageItem } from "../render.
 import { current } from "../store/current.js";
 import { messageKey } from "../store/messages.js";
 import { outbox, pendingHere, pendingMessage } from "../store/outbox.js";
-import { roomState } from "../store/rooms.js";
+import { mayPin, roomState } from "../store/rooms.js";
 import { $ } from "./dom.js";
 
 const RUN_GAP_MS = 5 * 60 * 1000;
@@ -28,8 +28,9 @@ export function renderMessages() {
     lastDay = day;
     const key = messageKey(m);
     let li = nodes.get(key);
-    if (li) updateMessageItem(li, m, current.me);
-    else li = messageItem(m, current.me);
+    const canPin = mayPin(room);
+    if (li) updateMessageItem(li, m, current.me, canPin);
+    else li = messageItem(m, current.me, canPin);
     keep.set(key, li);
     children.push(li);
   }
@@ -48,11 +49,12 @@ export function placeMessage(m, scroll) {
   const stick = scroll || nearBottom();
   const key = messageKey(m);
   let li = nodes.get(key);
+  const canPin = current.room != null && mayPin(roomState(current.room));
   if (li) {
-    updateMessageItem(li, m, current.me);
+    updateMessageItem(li, m, current.me, canPin);
     li.remove();
   } else {
-    li = messageItem(m, current.me);
+    li = messageItem(m, current.me, canPin);
     nodes.set(key, li);
   }
   let after = null;
@@ -73,7 +75,7 @@ export function placeMessage(m, scroll) {
 // The message's item, if shown, brought up to date.
 export function updateMessage(m) {
   const li = nodes.get(messageKey(m));
-  if (li) updateMessageItem(li, m, current.me);
+  if (li) updateMessageItem(li, m, current.me, current.room != null && mayPin(roomState(current.room)));
 }
 
 // Our "sending" item becomes the delivered message, in place.
@@ -103,7 +105,7 @@ export function onScrolledNearTop(callback) {
 
 // A message's buttons: actions.retry(li), actions.edit(li), actions.delete(li),
 // actions.react(li, button) (pick an emoji), actions.toggleReaction(li, emoji),
-// actions.showEdits(li, button) (its earlier texts).
+// actions.showEdits(li, button) (its earlier texts), actions.pin(li) (or unpin).
 export function bindMessageActions(actions) {
   messagesEl.addEventListener("click", (e) => {
     const button = e.target.closest("button");
@@ -115,6 +117,7 @@ export function bindMessageActions(actions) {
     else if (button.classList.contains("react")) actions.react(li, button);
     else if (button.classList.contains("reaction")) actions.toggleReaction(li, button.dataset.emoji);
     else if (button.classList.contains("edited-mark")) actions.showEdits(li, button);
+    else if (button.classList.contains("pin")) actions.pin(li);
   });
 }
 
