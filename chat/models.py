@@ -179,6 +179,25 @@ class MessageEdit(models.Model):
         return f"#{self.message_id} before {self.replaced_at:%Y-%m-%d %H:%M}"
 
 
+class SavedMessage(models.Model):
+    """A message a user saved for later: theirs alone, on every device."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved"
+    )
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "message"], name="saved_unique")
+        ]
+        indexes = [models.Index(fields=["user", "-id"], name="saved_user_latest")]
+
+    def __str__(self) -> str:
+        return f"#{self.message_id} saved by {self.user}"
+
+
 class Reaction(models.Model):
     """One user's emoji on a message; a user puts each emoji on a message once."""
 

@@ -36,6 +36,7 @@ def events_for(room: str, message_id: int, own_id: int) -> dict[str, dict]:
         "get_edits": {"id": message_id},
         "pin_message": {"id": message_id, "pinned": True},
         "get_pins": {"room": room},
+        "save_message": {"id": message_id, "saved": True},
         "kick_user": {"room": room, "username": "owner"},
         "mute_user": {"room": room, "username": "owner", "minutes": 5},
     }
@@ -61,6 +62,7 @@ MATRIX = {
         "get_edits": "not_found",
         "pin_message": "not_found",
         "get_pins": "not_found",
+        "save_message": "not_found",
         "kick_user": "not_found",
         "mute_user": "not_found",
     },
@@ -79,6 +81,7 @@ MATRIX = {
         "get_edits": "forbidden",
         "pin_message": "forbidden",
         "get_pins": "forbidden",
+        "save_message": "forbidden",
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },
@@ -96,6 +99,7 @@ MATRIX = {
         "get_edits": OK,
         "pin_message": "forbidden",  # owners and moderators only
         "get_pins": OK,
+        "save_message": OK,
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },
@@ -113,6 +117,7 @@ MATRIX = {
         "get_edits": OK,
         "pin_message": "forbidden",  # owners and moderators only
         "get_pins": OK,
+        "save_message": OK,
         "kick_user": "forbidden",
         "mute_user": "forbidden",
     },

@@ -644,6 +644,7 @@ async def test_send_message_is_acked_and_broadcast_to_the_whole_room(
         "deleted": False,
         "reactions": [],
         "pinned": False,
+        "saved": False,
     }
     got = await asyncio.gather(*(s.events("receive_message") for s in (a, a2, b)))
     assert got == [[expected]] * 3

@@ -211,6 +211,19 @@ def message_for_member(
     return message, membership
 
 
+def message_for_reading(user: User, message_id: int) -> Message:
+    """The message, for someone who may read its room (a public room's, or a
+    member's); else not_found (forbidden when banned from the room)."""
+    message = _message(message_id)
+    if message is None or message.is_deleted:
+        raise no_such_message()
+    room = message.room
+    if room.kind != Room.Kind.PUBLIC and membership_of(user, room) is None:
+        raise no_such_message()
+    refuse_if_banned(room, user)
+    return message
+
+
 def message_for_reacting(user: User, message_id: int) -> Message:
     """The message, locked, for a reaction by `user` (call inside a transaction):
     reacting is posting, so banned and muted members may not."""

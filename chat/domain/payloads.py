@@ -27,10 +27,12 @@ def message_object(
     message: Any,
     room_name: str | None = None,
     reactions: list[dict[str, Any]] | None = None,
+    *,
+    saved: bool = False,
 ) -> dict[str, Any]:
     """A stored message (`author` loaded; `room` too unless `room_name` is given),
     with its `reactions` summary (chat.domain.selectors.reactions; none for a new
-    message).
+    message) and whether the receiving user `saved` it.
 
     `seq` is the room sequence number of the message's latest change, so a client
     that keeps the highest seq it has seen can resync with join_room {after}.
@@ -53,6 +55,7 @@ def message_object(
         "deleted": deleted,
         "reactions": [] if deleted or reactions is None else reactions,
         "pinned": not deleted and message.pinned_at is not None,
+        "saved": saved,
     }
 
 

@@ -81,6 +81,7 @@ class Message(TypedDict):
     deleted: bool
     reactions: list[ReactionSummary]  # [] once deleted
     pinned: bool
+    saved: bool  # the receiving user saved it
 
 
 _Direct = TypedDict("_Direct", {"from": str, "to": str, "isSelf": bool})
@@ -150,6 +151,12 @@ class MessagePinned(TypedDict):
     seq: int
 
 
+class MessageSaved(TypedDict):
+    room: str
+    id: int
+    saved: bool
+
+
 class RoomRead(TypedDict):
     room: str
     lastReadId: int
@@ -209,6 +216,7 @@ EVENTS: dict[str, type] = {
     "message_deleted": MessageDeleted,
     "reaction_updated": ReactionUpdated,
     "message_pinned": MessagePinned,
+    "message_saved": MessageSaved,
     "room_read": RoomRead,
     "user_joined": MemberMoved,
     "user_left": MemberMoved,
@@ -299,6 +307,15 @@ class PinsReply(Ok):
     messages: list[Message]  # the latest pinned first
 
 
+class SaveReply(Ok, MessageSaved):
+    """save_message."""
+
+
+class SavedReply(Ok):
+    messages: list[Message]  # the latest saved first
+    next: int | None  # `before` for the next page; None: no more
+
+
 class HistoryReply(Ok):
     messages: list[Message]
     hasMore: bool
@@ -328,6 +345,8 @@ ACKS: dict[str, type] = {
     "react": ReactReply,
     "pin_message": PinReply,
     "get_pins": PinsReply,
+    "save_message": SaveReply,
+    "list_saved": SavedReply,
     "typing": Ok,
     "get_history": HistoryReply,
     "get_edits": EditsReply,

@@ -27,6 +27,7 @@ MESSAGE = {
     "deleted": False,
     "reactions": [],
     "pinned": False,
+    "saved": False,
 }
 
 

@@ -7,6 +7,7 @@ from chat.domain.selectors.messages import (
     message_edits,
     room_pins,
     room_sync,
+    saved_page,
 )
 from chat.domain.selectors.rooms import (
     direct_room_between,
@@ -25,6 +26,7 @@ __all__ = [
     "room_pins",
     "room_sync",
     "rooms_of_user",
+    "saved_page",
     "unread_count",
     "username_looks_taken",
 ]

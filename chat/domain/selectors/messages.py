@@ -5,12 +5,19 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 
 from chat.domain import payloads
 from chat.domain.access import message_for_member, room_for_reading
 from chat.domain.selectors.reactions import reaction_summaries
-from chat.models import Membership, Message, MessageEdit, Room
+from chat.models import (
+    Membership,
+    Message,
+    MessageEdit,
+    Room,
+    RoomBan,
+    SavedMessage,
+)
 
 User = AbstractBaseUser
 
@@ -35,11 +42,23 @@ def history_page(
 
 
 def message_objects(
-    rows: list[Message], room: Room, viewer_id: int | None
+    rows: list[Message], room: Room | None, viewer_id: int | None
 ) -> list[dict[str, Any]]:
-    """The message objects of `rows` (in that order) as `viewer_id` sees them."""
-    reactions = reaction_summaries((m.pk for m in rows), viewer_id)
-    return [payloads.message_object(m, room.name, reactions.get(m.pk)) for m in rows]
+    """The message objects of `rows` (in that order) as `viewer_id` sees them:
+    their reactions, and which of them the viewer saved. `room`: theirs, when
+    they are all in one (else each row's `room` must be loaded)."""
+    ids = [m.pk for m in rows]
+    reactions = reaction_summaries(ids, viewer_id)
+    saved = set(
+        SavedMessage.objects.filter(user_id=viewer_id, message_id__in=ids).values_list(
+            "message_id", flat=True
+        )
+    )
+    name = room.name if room is not None else None
+    return [
+        payloads.message_object(m, name, reactions.get(m.pk), saved=m.pk in saved)
+        for m in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -145,3 +164,30 @@ def _pinned(room: Room):
     return Message.objects.filter(
         room=room, pinned_at__isnull=False, deleted_at__isnull=True
     ).order_by("-pinned_at", "-id")
+
+
+# A page of the Saved view.
+SAVED_PAGE = 50
+
+
+def saved_page(*, user: User, before: int | None) -> dict[str, Any]:
+    """The user's saved messages, the latest saved first, that they may still read
+    (not deleted; a public room's, or one they are a member of; not banned). Page
+    on with `before` = the reply's `next` (None: no more)."""
+    member = Membership.objects.filter(room=OuterRef("message__room"), user=user)
+    banned = RoomBan.objects.active().filter(room=OuterRef("message__room"), user=user)
+    entries = (
+        SavedMessage.objects.filter(user=user, message__deleted_at__isnull=True)
+        .filter(Q(message__room__kind=Room.Kind.PUBLIC) | Exists(member))
+        .exclude(Exists(banned))
+        .select_related("message__room", "message__author")
+        .order_by("-id")
+    )
+    if before is not None:
+        entries = entries.filter(pk__lt=before)
+    rows = list(entries[: SAVED_PAGE + 1])
+    page = rows[:SAVED_PAGE]
+    return {
+        "messages": message_objects([e.message for e in page], None, user.pk),
+        "next": page[-1].pk if len(rows) > SAVED_PAGE else None,
+    }

@@ -29,6 +29,7 @@ from chat.domain.services.rooms import (
     room_invite,
     room_join,
 )
+from chat.domain.services.saved import message_save
 
 __all__ = [
     "LOOKALIKE_NAME",
@@ -43,6 +44,7 @@ __all__ = [
     "message_draft",
     "message_edit",
     "message_pin",
+    "message_save",
     "message_send",
     "messages_send_many",
     "moderation",

@@ -1,6 +1,6 @@
-"""get_history, get_edits and get_pins: older pages of a room, a message's
-earlier texts and a room's pinned messages, paid for by the rows they may
-return."""
+"""get_history, get_edits, get_pins and list_saved: older pages of a room, a
+message's earlier texts, a room's pinned messages and the user's saved ones, paid
+for by the rows they may return."""
 
 from typing import Any
 
@@ -8,7 +8,7 @@ from django.conf import settings
 
 from chat.domain import selectors
 from chat.domain.rules import room_ref_clean
-from chat.domain.selectors.messages import EDITS_MAX
+from chat.domain.selectors.messages import EDITS_MAX, SAVED_PAGE
 from chat.domain.services import PINS_MAX
 from chat.realtime import protocol
 from chat.realtime.dispatch import Reply, handles, rows_cost
@@ -59,3 +59,10 @@ async def get_pins(session: Session, data: dict[str, Any]) -> Reply:
         selectors.room_pins, user=session.user, room_name=room
     )
     return {"status": "ok", "room": room_ref_clean(room), "messages": messages}
+
+
+@handles("list_saved", cost=rows_cost(SAVED_PAGE))
+async def list_saved(session: Session, data: dict[str, Any]) -> Reply:
+    before = protocol.int_field(data, "before", required=False, minimum=1)
+    page = await session.call(selectors.saved_page, user=session.user, before=before)
+    return {"status": "ok", **page}

@@ -110,3 +110,13 @@ async def pin_message(session: Session, data: dict[str, Any]) -> Reply:
         "pinned": message.pinned_at is not None,
         "seq": message.changed_seq,
     }
+
+
+@handles("save_message", kind="message", stores=True)
+async def save_message(session: Session, data: dict[str, Any]) -> Reply:
+    message_id = protocol.int_field(data, "id", minimum=1)
+    saved = protocol.bool_field(data, "saved")
+    message = await session.call(
+        services.message_save, user=session.user, message_id=message_id, saved=saved
+    )
+    return {"status": "ok", "room": message.room.name, "id": message.pk, "saved": saved}
