@@ -9,6 +9,7 @@ import { holdSeq } from "./store/seq.js";
 import { online, rooms, roomState, upsertRoom } from "./store/rooms.js";
 import { renderMembers } from "./ui/members.js";
 import { setPinned } from "./ui/pins.js";
+import { savedChanged } from "./ui/saved.js";
 import { updateMessage } from "./ui/messages.js";
 import { notice } from "./ui/notice.js";
 import { renderSidebar } from "./ui/sidebar.js";
@@ -33,6 +34,9 @@ export const handlers = {
   message_deleted(d) {
     messageChanged(d.room, d.id, { deleted: true, message: "", html: "", reactions: [], pinned: false }, d.seq);
     setPinned(roomState(d.room), d.id, false);
+  },
+  message_saved(d) {
+    savedChanged(d);
   },
   message_pinned(d) {
     messageChanged(d.room, d.id, { pinned: d.pinned }, d.seq);

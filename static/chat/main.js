@@ -21,6 +21,7 @@ import { toggleEdits } from "./ui/edits.js";
 import { bindMessageActions, onScrolledNearTop } from "./ui/messages.js";
 import { notice } from "./ui/notice.js";
 import { bindPins, togglePin } from "./ui/pins.js";
+import { bindSaved, toggleSave } from "./ui/saved.js";
 import { bindSidebarToggle } from "./ui/sidebar.js";
 import { showForbidden, showTransport } from "./ui/status.js";
 
@@ -63,6 +64,7 @@ bindMessageActions({
   toggleReaction,
   showEdits: toggleEdits,
   pin: togglePin,
+  save: toggleSave,
   delete: (li) => {
     conn.request("delete_message", { id: Number(li.dataset.id) }).catch((err) => notice(err.msg || "Not connected."));
   },
@@ -70,6 +72,7 @@ bindMessageActions({
 bindNavigation();
 bindSidebarToggle();
 bindPins();
+bindSaved();
 
 for (const info of JSON.parse($("initial-rooms").textContent)) upsertRoom(info);
 if (current.peer && current.room) roomState(current.room).kind = "direct";

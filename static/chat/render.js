@@ -149,6 +149,10 @@ export function updateMessageItem(li, message, me, canPin = false) {
   const actions = [];
   if (!message.deleted && message.id != null) {
     actions.push(el("button", { type: "button", class: "react", text: "React", title: "Add a reaction" }));
+    const save = message.saved ? "Saved" : "Save";
+    const saveButton = el("button", { type: "button", class: "save", text: save, title: message.saved ? "Remove from saved messages" : "Save for later" });
+    saveButton.setAttribute("aria-pressed", String(Boolean(message.saved)));
+    actions.push(saveButton);
     if (canPin) {
       const label = message.pinned ? "Unpin" : "Pin";
       actions.push(el("button", { type: "button", class: "pin", text: label, title: `${label} in the room's header` }));

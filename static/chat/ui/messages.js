@@ -105,7 +105,8 @@ export function onScrolledNearTop(callback) {
 
 // A message's buttons: actions.retry(li), actions.edit(li), actions.delete(li),
 // actions.react(li, button) (pick an emoji), actions.toggleReaction(li, emoji),
-// actions.showEdits(li, button) (its earlier texts), actions.pin(li) (or unpin).
+// actions.showEdits(li, button) (its earlier texts), actions.pin(li) (or unpin),
+// actions.save(li) (or forget).
 export function bindMessageActions(actions) {
   messagesEl.addEventListener("click", (e) => {
     const button = e.target.closest("button");
@@ -118,6 +119,7 @@ export function bindMessageActions(actions) {
     else if (button.classList.contains("reaction")) actions.toggleReaction(li, button.dataset.emoji);
     else if (button.classList.contains("edited-mark")) actions.showEdits(li, button);
     else if (button.classList.contains("pin")) actions.pin(li);
+    else if (button.classList.contains("save")) actions.save(li);
   });
 }
 
