@@ -226,6 +226,9 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=64 * 1024)
 CHAT_MAX_SOCKET_BUFFER = env.int("CHAT_MAX_SOCKET_BUFFER", default=1024 * 1024)
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=20)
 CHAT_MAX_ROOMS_PER_SOCKET = env.int("CHAT_MAX_ROOMS_PER_SOCKET", default=200)
+# Seconds between the worker's clocked garbage collections (chat.infra.collector):
+# closed connections are garbage in reference cycles.
+CHAT_GC_EVERY = env.float("CHAT_GC_EVERY", default=60.0)
 # Seconds after sending in which an author may edit a message (0: no limit); room
 # moderators and staff may edit at any time.
 CHAT_EDIT_WINDOW = env.int("CHAT_EDIT_WINDOW", default=0)

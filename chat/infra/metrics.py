@@ -94,3 +94,16 @@ def exposition() -> tuple[bytes, str]:
     for path in guard.paths():
         fast_path.labels(path=path.name).set(1 if path.state == guard.ON else 0)
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+gc_passes = Counter(
+    "chat_gc_passes",
+    "Garbage collections run on the clock (chat.infra.collector), by generation",
+    ["generation"],
+    registry=REGISTRY,
+)
+gc_unreachable = Counter(
+    "chat_gc_unreachable",
+    "Objects in reference cycles those collections found unreachable (and freed)",
+    registry=REGISTRY,
+)

@@ -14,7 +14,7 @@ from django.conf import settings
 from chat.domain import access, events, payloads
 from chat.domain.errors import ChatError
 from chat.domain.services import activity
-from chat.infra import logcontext, metrics, presence, ratelimit, worker
+from chat.infra import collector, logcontext, metrics, presence, ratelimit, worker
 from chat.realtime import protocol
 
 logger = logging.getLogger(__name__)
@@ -328,6 +328,8 @@ def start_jobs() -> None:
     worker.every(settings.CHAT_PRESENCE_HEARTBEAT / 2, presence_sweep, key="presence")
     worker.every(settings.CHAT_PRESENCE_HEARTBEAT, presence_heartbeat, key="heartbeat")
     worker.every(settings.CHAT_ACCOUNT_CHECK, accounts_check, key="accounts")
+    if collector.is_on():
+        worker.every(collector.interval, collector.collect, key="gc")
 
 
 async def presence_sweep(sessions: list[Session]) -> None:

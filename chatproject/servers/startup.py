@@ -44,3 +44,8 @@ def tune_gc() -> None:
     # allocations, not every 700.
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    # ...and on a clock too: closed connections are garbage in cycles, which
+    # these thresholds alone left for many minutes (chat.infra.collector).
+    from chat.infra import collector
+
+    collector.start()
