@@ -2,8 +2,11 @@
 (docs/UI-CONTRACT.md)."""
 
 import re
+from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
+
+from ..servers import PASSWORD
 
 NOT_EMPTY = re.compile(r"\S")
 BLANK = re.compile(r"^\s*$")
@@ -74,3 +77,120 @@ def horizontal_overflow(page: Page) -> int:
     return page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
+
+
+# --- Reactions, the emoji picker, the composer, the network ------------------------
+
+
+def on_phone(page: Page) -> bool:
+    """Whether the page is on a phone-sized (touch) viewport."""
+    return (page.viewport_size or {"width": 1280})["width"] < 600
+
+
+def press(target: Locator) -> None:
+    """A tap on a phone, a click elsewhere."""
+    if on_phone(target.page):
+        target.tap()
+    else:
+        target.click()
+
+
+def reaction(item: Locator, emoji: str) -> Locator:
+    """The pill of `emoji` under the message `item`."""
+    return item.locator(f".reactions button.reaction[data-emoji='{emoji}']")
+
+
+def emoji_picker(page: Page) -> Locator:
+    return page.locator("[role=dialog]")
+
+
+def react_button(item: Locator) -> Locator:
+    """The message's React button, brought into view as a user would: a hover,
+    or on a phone a tap on the message."""
+    if on_phone(item.page):
+        item.locator(".body").tap(position={"x": 2, "y": 2})
+    else:
+        item.hover()
+    button = item.locator("button.react")
+    expect(button).to_be_visible()
+    return button
+
+
+def open_emoji_picker(item: Locator) -> Locator:
+    """The picker opened from the message's React button, its search focused."""
+    press(react_button(item))
+    picker = emoji_picker(item.page)
+    expect(picker).to_be_visible()
+    expect(picker.locator("input")).to_be_focused()
+    return picker
+
+
+def emoji_button(scope: Locator, name: str) -> Locator:
+    """The picker's shown button for the emoji called `name` (titled `:name:`);
+    the first, where it is in more than one section."""
+    title = re.compile(rf"^:?{re.escape(name)}:?$")
+    return scope.get_by_title(title).filter(visible=True).first
+
+
+def type_lines(page: Page, *lines: str) -> Locator:
+    """Type `lines` into the composer as a user does (Shift+Enter between them),
+    without sending; the box."""
+    box = page.locator("#message-input")
+    box.fill("")
+    for i, line in enumerate(lines):
+        if i:
+            box.press("Shift+Enter")
+        box.press_sequentially(line)
+    return box
+
+
+def go_offline(page: Page) -> None:
+    """The page's network is cut, and the page finds out. Chromium's offline mode
+    stops an open socket's frames but does not close it, so the page sees a
+    silent socket, which it gives up after 25 s without a frame and a ping
+    unanswered for 10 s (static/chat/transport/websocket.js): its clock, installed
+    before it loaded (page.clock.install()), is moved on past both."""
+    page.context.set_offline(True)
+    page.clock.fast_forward(26_000)  # silent for too long: a ping
+    page.wait_for_timeout(200)
+    page.clock.fast_forward(11_000)  # unanswered: the socket is given up
+    expect(page.locator("#connection-banner")).to_be_visible()
+
+
+def go_online(page: Page) -> None:
+    """The network is back: the page reconnects at once (the `online` event),
+    and resyncs."""
+    page.context.set_offline(False)
+    wait_connected(page)
+
+
+def named_users(backend: Any, *names: str) -> list[str]:
+    """Users called exactly `names` (for screenshots), made unless they exist."""
+    backend.run(
+        "from django.contrib.auth import get_user_model\n"
+        "from django.contrib.auth.hashers import make_password\n"
+        "hashed = make_password(data['password'])\n"
+        "for name in data['names']:\n"
+        "    get_user_model().objects.get_or_create(\n"
+        "        username=name, defaults={'password': hashed}\n"
+        "    )\n",
+        names=list(names),
+        password=PASSWORD,
+    )
+    return list(names)
+
+
+def last_sent(page: Page) -> Locator:
+    """My newest message (sending or sent), by its client id, which it keeps."""
+    newest = page.locator("#messages li.message.mine").last
+    expect(newest).to_have_attribute("data-client-id", re.compile(r"."))
+    client_id = newest.get_attribute("data-client-id")
+    return page.locator(f"#messages li.message[data-client-id='{client_id}']")
+
+
+def assert_no_sideways_scroll(page: Page) -> None:
+    """Neither the page nor the message list scrolls sideways."""
+    assert horizontal_overflow(page) <= 0, "the page scrolls sideways"
+    assert page.locator("#messages").evaluate(
+        "el => el.scrollWidth <= el.clientWidth + 1"
+    ), "the message list scrolls sideways"
