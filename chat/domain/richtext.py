@@ -34,7 +34,20 @@ NESTED_BLOCKS = frozenset({"blockquote_open", "list_item_open"})
 LINK_SCAN_DEPTH = 3
 
 ALLOWED_TAGS = frozenset(
-    {"p", "br", "strong", "em", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a"}
+    {
+        "p",
+        "br",
+        "strong",
+        "em",
+        "del",
+        "code",
+        "pre",
+        "blockquote",
+        "ul",
+        "ol",
+        "li",
+        "a",
+    }
 )
 # rel and target are set by the cleaner on every link, whatever the input said.
 ALLOWED_ATTRIBUTES = {"a": {"href"}, "code": {"class"}, "ol": {"start"}}
@@ -162,6 +175,10 @@ def _markdown() -> MarkdownIt:
     md.validateLink = _link_allowed  # type: ignore[method-assign]
     md.inline.ruler.at("link", _link)
     md.renderer.rules["fence"] = _render_fence
+    # ~~text~~ is deleted text (<del>, as docs/PROTOCOL.md says), not markdown-it's
+    # merely "no longer accurate" <s>.
+    md.renderer.rules["s_open"] = lambda *_: "<del>"
+    md.renderer.rules["s_close"] = lambda *_: "</del>"
     return md
 
 

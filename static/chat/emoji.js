@@ -53,6 +53,12 @@ export function emojiIndex(json) {
   return { all, common, byName, byChar };
 }
 
+// Whether `text` (what is typed before the caret) ends inside a code span or block
+// still open: a shortcode typed there is code, not an emoji.
+export function endsInOpenCode(text) {
+  return text.replace(CODE_RE, "").includes("`");
+}
+
 // `text` with every :name: of a known emoji turned into it; unknown ones, and
 // anything inside `code` or ```code blocks```, stay as written.
 export function replaceShortcodes(text, index) {

@@ -144,6 +144,9 @@ export function updateMessageItem(li, message, me, canPin = false) {
     status.push(el("button", { type: "button", class: "retry", text: "Retry" }));
   }
   li.querySelector(".status").replaceChildren(...status);
+  // The pills and buttons are rebuilt: a keyboard user's focus goes back to the
+  // same one, or to React when its pill is gone.
+  const focused = li.contains(document.activeElement) ? focusKey(document.activeElement) : null;
   const reactions = message.deleted ? [] : message.reactions || [];
   li.querySelector(".reactions").replaceChildren(...reactions.map(reactionButton));
   const actions = [];
@@ -163,6 +166,19 @@ export function updateMessageItem(li, message, me, canPin = false) {
     actions.push(el("button", { type: "button", class: "delete", text: "Delete" }));
   }
   li.querySelector(".actions").replaceChildren(...actions);
+  if (focused) refocus(li, focused);
+}
+
+function focusKey(element) {
+  if (element.matches("button.reaction")) return { emoji: element.dataset.emoji };
+  if (element.matches(".actions button")) return { action: element.classList[0] };
+  return null;
+}
+
+function refocus(li, key) {
+  const pill = key.emoji && [...li.querySelectorAll("button.reaction")].find((b) => b.dataset.emoji === key.emoji);
+  const target = pill || li.querySelector(`.actions button.${key.action || "react"}`) || li.querySelector(".actions button.react");
+  target?.focus();
 }
 
 // One emoji under a message: pressed when we reacted with it; a click toggles it.

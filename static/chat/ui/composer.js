@@ -1,6 +1,6 @@
 // The message box: Enter sends, Shift+Enter breaks the line; it grows with its
 // text and counts down near the length limit.
-import { loadEmoji, replaceShortcodes } from "../emoji.js";
+import { endsInOpenCode, loadEmoji, replaceShortcodes } from "../emoji.js";
 import { current } from "../store/current.js";
 import { $ } from "./dom.js";
 
@@ -42,6 +42,7 @@ async function emojifyBeforeCaret() {
   }
   const caret = input.selectionEnd;
   const before = input.value.slice(0, caret);
+  if (endsInOpenCode(before)) return; // `:tada:` being typed as code
   const replaced = replaceShortcodes(before, index);
   if (replaced === before) return;
   input.value = replaced + input.value.slice(caret);
