@@ -8,6 +8,18 @@ from django.utils import timezone
 DIRECT_PREFIX = "dm:"
 
 
+def user_remembered() -> models.ForeignKey:
+    """Who did something to an entry (deleted, pinned or edited it), kept as
+    NULL once that account is deleted."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+
 class Room(models.Model):
     class Kind(models.TextChoices):
         PUBLIC = "public", "Public"
@@ -107,22 +119,10 @@ class Message(models.Model):
     changed_seq = models.BigIntegerField()
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
-    deleted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    deleted_by = user_remembered()
     # Pinned to its room's header (chat.domain.services.pins) since then, by them.
     pinned_at = models.DateTimeField(null=True, blank=True)
-    pinned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    pinned_by = user_remembered()
 
     class Meta:
         ordering = ["id"]
@@ -164,13 +164,7 @@ class MessageEdit(models.Model):
     # and when and by whom it was replaced.
     written_at = models.DateTimeField()
     replaced_at = models.DateTimeField()
-    replaced_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    replaced_by = user_remembered()
 
     class Meta:
         ordering = ["id"]

@@ -2,6 +2,7 @@
 (docs/UI-CONTRACT.md)."""
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
@@ -194,3 +195,25 @@ def assert_no_sideways_scroll(page: Page) -> None:
     assert page.locator("#messages").evaluate(
         "el => el.scrollWidth <= el.clientWidth + 1"
     ), "the message list scrolls sideways"
+
+
+def every_look(open_as: Any, username: str, path: str) -> Iterator[tuple[Page, str]]:
+    """`username` at `path` on a desktop and a phone, light and dark, each
+    connected: (page, its screenshot suffix: "light", "dark-phone", ...)."""
+    from .conftest import DESKTOP, PHONE, SCREENSHOTS
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for device, viewport in (("", DESKTOP), ("-phone", PHONE)):
+        for scheme in ("light", "dark"):
+            page = open_as(username, path, viewport=viewport, color_scheme=scheme).page
+            wait_connected(page)
+            yield page, f"{scheme}{device}"
+
+
+def screenshot(page: Page, name: str) -> None:
+    """docs/screenshots/NAME.png (or test-artifacts', conftest.SCREENSHOTS), the
+    pointer moved off the messages so that no hover shows."""
+    from .conftest import SCREENSHOTS
+
+    page.mouse.move(0, page.viewport_size["height"] - 1)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

@@ -7,11 +7,12 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import DESKTOP, PHONE, SCREENSHOTS
+from .conftest import PHONE, SCREENSHOTS
 from .helpers import (
     assert_no_sideways_scroll,
     emoji_button,
     emoji_picker,
+    every_look,
     go_offline,
     go_online,
     message,
@@ -21,6 +22,7 @@ from .helpers import (
     press,
     react_button,
     reaction,
+    screenshot,
     send_delivered,
     wait_connected,
 )
@@ -374,33 +376,25 @@ def test_reaction_screenshots(open_as, backend):
     _react(backend, ids[1], (ana, "🙏"), (ben, "🙏"))
     _react(backend, ids[2], (ben, THUMBS), (cara, THUMBS), (dan, THUMBS), (dan, "🥾"))
     _react(backend, ids[3], (ana, "☕"))
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for device, viewport in (("", DESKTOP), ("-phone", PHONE)):
-        for scheme in ("light", "dark"):
-            page = open_as(
-                ana, f"/rooms/{room}/", viewport=viewport, color_scheme=scheme
-            ).page
-            wait_connected(page)
-            item = message_by_id(page, str(ids[0]))
-            _expect_pill(item, TADA, 3, pressed=True)
-            _expect_pill(item, HEART, 1, pressed=False)
-            _expect_pill(message(page, "Who is in"), THUMBS, 3, pressed=False)
-            assert_no_sideways_scroll(page)
-            page.mouse.move(0, viewport["height"] - 1)
-            page.screenshot(path=str(SCREENSHOTS / f"reactions-{scheme}{device}.png"))
+    for page, look in every_look(open_as, ana, f"/rooms/{room}/"):
+        item = message_by_id(page, str(ids[0]))
+        _expect_pill(item, TADA, 3, pressed=True)
+        _expect_pill(item, HEART, 1, pressed=False)
+        _expect_pill(message(page, "Who is in"), THUMBS, 3, pressed=False)
+        assert_no_sideways_scroll(page)
+        screenshot(page, f"reactions-{look}")
 
-            # The picker, opened on the last message, a search typed.
-            last = message_by_id(page, str(ids[3]))
-            picker = open_emoji_picker(last)
-            expect(picker.get_by_role("group", name="Common")).to_be_visible()
-            box = picker.bounding_box()
-            assert box is not None
-            assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
-            assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], box
-            assert_no_sideways_scroll(page)
-            page.screenshot(
-                path=str(SCREENSHOTS / f"emoji-picker-{scheme}{device}.png")
-            )
-            picker.locator("input").press("Escape")
-            expect(picker).to_have_count(0)
-            react_button(last)  # still there
+        # The picker, opened on the last message, a search typed.
+        last = message_by_id(page, str(ids[3]))
+        picker = open_emoji_picker(last)
+        expect(picker.get_by_role("group", name="Common")).to_be_visible()
+        box = picker.bounding_box()
+        viewport = page.viewport_size
+        assert box is not None
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
+        assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], box
+        assert_no_sideways_scroll(page)
+        page.screenshot(path=str(SCREENSHOTS / f"emoji-picker-{look}.png"))
+        picker.locator("input").press("Escape")
+        expect(picker).to_have_count(0)
+        react_button(last)  # still there

@@ -7,15 +7,17 @@ import re
 
 from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 
-from .conftest import DESKTOP, PHONE, SCREENSHOTS
+from .conftest import PHONE
 from .helpers import (
     assert_no_sideways_scroll,
+    every_look,
     has_class,
     last_sent,
     message,
     message_by_id,
     named_users,
     press,
+    screenshot,
     send_delivered,
     type_lines,
     wait_connected,
@@ -300,16 +302,9 @@ def test_rich_text_screenshots(open_as, backend):
             (ben, "1. deploy\n2. migrate\n3. **celebrate** 🎉"),
         ],
     )
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for device, viewport in (("", DESKTOP), ("-phone", PHONE)):
-        for scheme in ("light", "dark"):
-            page = open_as(
-                ana, f"/rooms/{room}/", viewport=viewport, color_scheme=scheme
-            ).page
-            wait_connected(page)
-            expect(page.locator("#messages .body.rich")).to_have_count(4)
-            expect(page.locator("#messages .body.rich pre code")).to_have_count(1)
-            expect(page.locator("#messages .body.rich ol > li")).to_have_count(3)
-            assert_no_sideways_scroll(page)
-            page.mouse.move(0, viewport["height"] - 1)
-            page.screenshot(path=str(SCREENSHOTS / f"rich-text-{scheme}{device}.png"))
+    for page, look in every_look(open_as, ana, f"/rooms/{room}/"):
+        expect(page.locator("#messages .body.rich")).to_have_count(4)
+        expect(page.locator("#messages .body.rich pre code")).to_have_count(1)
+        expect(page.locator("#messages .body.rich ol > li")).to_have_count(3)
+        assert_no_sideways_scroll(page)
+        screenshot(page, f"rich-text-{look}")
