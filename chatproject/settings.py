@@ -226,6 +226,9 @@ CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=64 * 1024)
 CHAT_MAX_SOCKET_BUFFER = env.int("CHAT_MAX_SOCKET_BUFFER", default=1024 * 1024)
 CHAT_MAX_SOCKETS_PER_USER = env.int("CHAT_MAX_SOCKETS_PER_USER", default=20)
 CHAT_MAX_ROOMS_PER_SOCKET = env.int("CHAT_MAX_ROOMS_PER_SOCKET", default=200)
+# Public rooms every new account joins (created on first use), so that nobody
+# starts with an empty sidebar.
+CHAT_DEFAULT_ROOMS = env.list("CHAT_DEFAULT_ROOMS", default=["general"])
 # Seconds between the worker's clocked garbage collections (chat.infra.collector):
 # closed connections are garbage in reference cycles.
 CHAT_GC_EVERY = env.float("CHAT_GC_EVERY", default=60.0)

@@ -89,13 +89,25 @@ def direct_room_between(*, user: User, other: User) -> Room | None:
 
 
 def room_directory(*, user: User, query: str = "") -> list[dict[str, Any]]:
-    """Public rooms whose name or topic contains `query`, busiest first."""
-    rooms = Room.objects.filter(kind=Room.Kind.PUBLIC)
+    """Public rooms whose name or topic contains `query`, busiest first: not those
+    the user is banned from, and counting no banned member."""
+    banned = RoomBan.objects.active()
+    rooms = Room.objects.filter(kind=Room.Kind.PUBLIC).exclude(
+        Exists(banned.filter(room=OuterRef("pk"), user=user))
+    )
     if query := query.strip():
         rooms = rooms.filter(Q(name__icontains=query) | Q(topic__icontains=query))
+    members = (
+        Membership.objects.filter(room=OuterRef("pk"))
+        .exclude(Exists(banned.filter(room=OuterRef("room"), user=OuterRef("user"))))
+        .order_by()
+        .values("room")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     rooms = rooms.annotate(
-        member_count=Count("memberships"),
-        is_member=Count("memberships", filter=Q(memberships__user=user)),
+        member_count=Coalesce(Subquery(members), 0),
+        is_member=Exists(Membership.objects.filter(room=OuterRef("pk"), user=user)),
     ).order_by("-member_count", "name")[:200]
     return [
         {

@@ -7,6 +7,7 @@ from django.db import transaction
 from chat.domain.confusables import username_keys
 from chat.domain.errors import ChatError
 from chat.domain.selectors import username_looks_taken
+from chat.domain.services.rooms import default_rooms_join
 from chat.models import (
     UsernameKey,
 )
@@ -18,13 +19,15 @@ LOOKALIKE_NAME = "this name looks too much like an existing one; choose another"
 
 @transaction.atomic
 def user_signup(*, username: str, password: str) -> User:
-    """Create an account, unless its name looks like one already taken."""
+    """Create an account, unless its name looks like one already taken, in the
+    site's default rooms."""
     if username_looks_taken(username):
         raise ChatError("invalid", LOOKALIKE_NAME)
     user = get_user_model().objects.create_user(username=username, password=password)
     # A look-alike that signed up in the same moment holds a key: this one fails.
     if not username_keys_store(user=user):
         raise ChatError("invalid", LOOKALIKE_NAME)
+    default_rooms_join(user=user)
     return user
 
 

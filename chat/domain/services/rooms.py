@@ -124,6 +124,26 @@ def membership_add(
     return membership
 
 
+def default_rooms_join(*, user: User) -> list[Room]:
+    """Make a new user a member of the site's default rooms (CHAT_DEFAULT_ROOMS),
+    each created public on first use, with no owner (staff moderate it), so that
+    nobody starts with an empty sidebar. A default name that is not a room name,
+    or that a private room took, is skipped."""
+    joined = []
+    for name in settings.CHAT_DEFAULT_ROOMS:
+        try:
+            name = room_name_clean(name)
+        except ChatError:
+            continue
+        room, _ = Room.objects.get_or_create(
+            name=name, defaults={"kind": Room.Kind.PUBLIC}
+        )
+        if room.kind == Room.Kind.PUBLIC:
+            membership_add(room=room, user=user)
+            joined.append(room)
+    return joined
+
+
 def room_invite(*, user: User, room_name: str, username: str) -> Membership:
     """Add `username` to a room: its owner, a moderator or staff only."""
     refuse_if_site_banned(user)

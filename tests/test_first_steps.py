@@ -1,0 +1,59 @@
+"""What a new user meets: the default rooms they are in from the start, and a
+directory that neither offers nor counts rooms and members under a ban."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from chat.domain import selectors, services
+from chat.models import Membership, Room, RoomBan
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_account_starts_in_the_default_rooms(settings):
+    settings.CHAT_DEFAULT_ROOMS = ["general", "Random", "not a name!"]
+    first = services.user_signup(username="first", password="pw-for-tests-1")
+    second = services.user_signup(username="second", password="pw-for-tests-1")
+    for name in ("general", "random"):
+        room = Room.objects.get(name=name)
+        assert room.kind == Room.Kind.PUBLIC
+        assert room.created_by is None  # nobody owns it: staff moderate it
+        members = Membership.objects.filter(room=room)
+        assert set(members.values_list("user", "role")) == {
+            (first.pk, Membership.Role.MEMBER),
+            (second.pk, Membership.Role.MEMBER),
+        }
+    assert Room.objects.count() == 2
+
+
+def test_a_private_room_of_a_default_name_is_left_alone(settings, make_user):
+    owner = make_user("owner")
+    services.room_create(user=owner, name="general", kind=Room.Kind.PRIVATE)
+    newcomer = services.user_signup(username="newcomer", password="pw-for-tests-1")
+    assert not Membership.objects.filter(user=newcomer).exists()
+
+
+def test_no_default_rooms_when_none_are_set(settings):
+    settings.CHAT_DEFAULT_ROOMS = []
+    user = services.user_signup(username="alone", password="pw-for-tests-1")
+    assert not Membership.objects.filter(user=user).exists()
+
+
+def test_the_directory_hides_a_room_from_those_banned_and_counts_no_banned_member(
+    make_user,
+):
+    owner, ana, bob = make_user("owner"), make_user("ana"), make_user("bob")
+    room = services.room_create(user=owner, name="lobby")
+    for user in (ana, bob):
+        services.membership_add(room=room, user=user)
+    RoomBan.objects.create(room=room, user=bob, created_by=owner)
+    expired = timezone.now() - timedelta(minutes=1)
+    RoomBan.objects.create(room=room, user=ana, created_by=owner, expires_at=expired)
+
+    for_ana = selectors.room_directory(user=ana)
+    assert [(r["name"], r["members"], r["is_member"]) for r in for_ana] == [
+        ("lobby", 2, True)  # the owner and ana (her ban is over); not bob
+    ]
+    assert selectors.room_directory(user=bob) == []
