@@ -15,6 +15,7 @@ import { current } from "./store/current.js";
 import { roomState, upsertRoom } from "./store/rooms.js";
 import { connect } from "./transport/index.js";
 import { bindComposer } from "./ui/composer.js";
+import { confirmThen } from "./ui/confirm.js";
 import { $ } from "./ui/dom.js";
 import { startEditing } from "./ui/editor.js";
 import { toggleEdits } from "./ui/edits.js";
@@ -65,9 +66,10 @@ bindMessageActions({
   showEdits: toggleEdits,
   pin: togglePin,
   save: toggleSave,
-  delete: (li) => {
-    conn.request("delete_message", { id: Number(li.dataset.id) }).catch((err) => notice(err.msg || "Not connected."));
-  },
+  delete: (li, button) =>
+    confirmThen(button, "Delete for everyone?", () => {
+      conn.request("delete_message", { id: Number(li.dataset.id) }).catch((err) => notice(err.msg || "Not connected."));
+    }),
 });
 bindNavigation();
 bindSidebarToggle();

@@ -182,7 +182,11 @@ def test_edit_and_delete_seen_live(open_as, backend):
     expect(mine.locator(".body")).to_have_text("the typo, fixed")
 
     mine.hover()
-    mine.locator("button.delete").click()  # a confirm() is accepted
+    delete = mine.locator("button.delete")
+    delete.click()  # asks first: nothing deleted yet
+    expect(delete).to_have_text("Delete for everyone?")
+    expect(theirs).not_to_have_class(has_class("deleted"))
+    delete.click()
     expect(theirs).to_have_class(has_class("deleted"))
     expect(theirs.locator(".body")).to_have_text("This message was deleted.")
     expect(mine).to_have_class(has_class("deleted"))

@@ -122,7 +122,11 @@ def test_one_on_websocket_one_on_polling_chat_type_dm_edit_and_delete(open_as, b
         expect(theirs.locator(".body")).to_have_text(f"{me.username} fixed")
         expect(theirs).to_have_class(has_class("edited"))
         mine.hover()
-        mine.locator("button.delete").click()  # a confirm() is accepted
+        delete = mine.locator("button.delete")
+        delete.click()  # asks first: nothing deleted yet
+        expect(delete).to_have_text("Delete for everyone?")
+        expect(theirs).not_to_have_class(has_class("deleted"))
+        delete.click()
         expect(theirs).to_have_class(has_class("deleted"))
         expect(mine).to_have_class(has_class("deleted"))
 

@@ -114,7 +114,7 @@ export function bindMessageActions(actions) {
     if (!button || !li) return;
     if (button.classList.contains("retry")) actions.retry(li);
     else if (button.classList.contains("edit")) actions.edit(li);
-    else if (button.classList.contains("delete")) actions.delete(li);
+    else if (button.classList.contains("delete")) actions.delete(li, button);
     else if (button.classList.contains("react")) actions.react(li, button);
     else if (button.classList.contains("reaction")) actions.toggleReaction(li, button.dataset.emoji);
     else if (button.classList.contains("edited-mark")) actions.showEdits(li, button);
