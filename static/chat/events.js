@@ -7,6 +7,7 @@ import { current } from "./store/current.js";
 import { applyReaction, changeMessage } from "./store/messages.js";
 import { holdSeq } from "./store/seq.js";
 import { online, rooms, roomState, upsertRoom } from "./store/rooms.js";
+import { $ } from "./ui/dom.js";
 import { renderMembers } from "./ui/members.js";
 import { setPinned } from "./ui/pins.js";
 import { savedChanged } from "./ui/saved.js";
@@ -66,6 +67,7 @@ export const handlers = {
     if (d.room === current.room) renderMembers();
   },
   presence_update(d) {
+    $("app").classList.remove("presence-unknown");
     online.clear();
     for (const name of d.online) online.add(name);
     renderSidebar();

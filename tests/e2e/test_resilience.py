@@ -176,9 +176,13 @@ def test_restarted_server_reconnects_and_catches_up(open_as, backend, server):
     banner = ana.page.locator("#connection-banner")
     expect(banner).to_be_hidden()
 
+    app = ana.page.locator("#app")
+    expect(app).not_to_have_class(has_class("presence-unknown"))
     server.stop()
     expect(banner).to_be_visible()
     expect(banner).to_have_text(re.compile("Reconnecting…"))
+    # Who is online is not known while down: not shown as if it were.
+    expect(app).to_have_class(has_class("presence-unknown"))
     # Meanwhile (as if through another worker) Ben's messages are stored.
     backend.messages(room, [(b, f"while down {i}") for i in range(1, 4)])
     server.start()
@@ -188,6 +192,7 @@ def test_restarted_server_reconnects_and_catches_up(open_as, backend, server):
     send_delivered(ben.page, "after the restart")
 
     expect(banner).to_be_hidden()
+    expect(app).not_to_have_class(has_class("presence-unknown"))
     expect(message(ana.page, "after the restart")).to_be_visible()
     expected = ["before the restart"] + [f"while down {i}" for i in range(1, 4)]
     expected.append("after the restart")

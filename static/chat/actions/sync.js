@@ -5,6 +5,7 @@ import { conn } from "../connection.js";
 import { current } from "../store/current.js";
 import { outbox } from "../store/outbox.js";
 import { rooms, upsertRoom } from "../store/rooms.js";
+import { $ } from "../ui/dom.js";
 import { notice } from "../ui/notice.js";
 import { renderSidebar } from "../ui/sidebar.js";
 import { showConnected, showReconnecting } from "../ui/status.js";
@@ -20,6 +21,8 @@ export function connected() {
 
 export function disconnected() {
   showReconnecting();
+  // Who is online is unknown until the server says again (presence_update).
+  $("app").classList.add("presence-unknown");
   for (const room of rooms.values()) {
     room.joined = false;
     room.typers.clear();
