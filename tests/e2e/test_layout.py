@@ -108,3 +108,24 @@ def test_screenshots(open_as, backend):
     for page in views.values():
         expect(message(page, "Looks good on my phone too.")).to_be_visible()
         expect(page.locator("#typing")).to_have_text(BLANK)
+
+
+def test_the_first_tab_leads_to_the_message_box(open_as, backend):
+    """A keyboard user gets past the sidebar's rooms and people in one step: the
+    first Tab stop is a skip link to the message box (it was 30 Tabs away)."""
+    a, b = backend.users("ana", "ben")
+    room = backend.room(a, backend.unique("keys"), members=(b,))
+    backend.messages(room, [(b, f"message {i}") for i in range(5)])
+    page = open_as(a, f"/rooms/{room}/").page
+    expect(message(page, "message 4")).to_be_visible()
+    page.keyboard.press("Tab")
+    skip = page.locator("a.skip-link")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("#message-input")).to_be_focused()
+    # The conversation is the page's main landmark; the menu button has a name.
+    expect(page.get_by_role("main")).to_have_attribute("id", "conversation")
+    expect(page.locator("#sidebar-toggle")).to_have_attribute(
+        "aria-label", "Rooms and people"
+    )
