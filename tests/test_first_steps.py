@@ -4,6 +4,7 @@ directory that neither offers nor counts rooms and members under a ban."""
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from chat.domain import selectors, services
@@ -57,3 +58,26 @@ def test_the_directory_hides_a_room_from_those_banned_and_counts_no_banned_membe
         ("lobby", 2, True)  # the owner and ana (her ban is over); not bob
     ]
     assert selectors.room_directory(user=bob) == []
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_someone_added_to_a_private_room_hears_it_at_once(amake_user, sockets):
+    owner, ana = await amake_user("owner"), await amake_user("ana")
+    a = await sockets(ana)
+
+    @sync_to_async
+    def invite() -> None:
+        services.room_create(
+            user=owner, name="plans", kind=Room.Kind.PRIVATE, topic="Q3"
+        )
+        services.room_invite(user=owner, room_name="plans", username="ana")
+
+    await invite()
+    added = await a.event("room_added")
+    assert added == {"room": "plans", "kind": "private", "topic": "Q3", "by": "owner"}
+    assert (await a.join("plans"))["room"] == "plans"
+    # Adding again (already a member) says nothing.
+    await sync_to_async(services.room_invite)(
+        user=owner, room_name="plans", username="ana"
+    )
+    assert await a.events("room_added") == []

@@ -157,6 +157,13 @@ class MessageSaved(TypedDict):
     saved: bool
 
 
+class RoomAdded(TypedDict):
+    room: str
+    kind: RoomKind
+    topic: str
+    by: str | None  # who added the user; None: staff, or the site (default rooms)
+
+
 class RoomRead(TypedDict):
     room: str
     lastReadId: int
@@ -217,6 +224,7 @@ EVENTS: dict[str, type] = {
     "reaction_updated": ReactionUpdated,
     "message_pinned": MessagePinned,
     "message_saved": MessageSaved,
+    "room_added": RoomAdded,
     "room_read": RoomRead,
     "user_joined": MemberMoved,
     "user_left": MemberMoved,

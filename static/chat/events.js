@@ -72,6 +72,13 @@ export const handlers = {
     for (const name of d.online) online.add(name);
     renderSidebar();
   },
+  room_added(d) {
+    // Invited (or added by staff): the room shows at once, with what it holds.
+    upsertRoom({ room: d.room, kind: d.kind, topic: d.topic });
+    renderSidebar();
+    joinRoom(d.room);
+    notice(`${d.by ? `${d.by} added you` : "You were added"} to #${d.room}.`);
+  },
   room_read(d) {
     const room = roomState(d.room);
     room.unread = d.unread;

@@ -97,3 +97,25 @@ def test_create_find_join_and_chat(open_as, backend, server):
         "href", re.compile(rf"/rooms/{public}/$")
     )
     expect(entry.locator("button.join")).to_have_count(0)
+
+
+def test_an_invited_member_sees_the_private_room_at_once(open_as, backend):
+    """Being added to a private room used to show only after a reload."""
+    a, b = backend.users("ana", "ben")
+    lobby = backend.room(a, backend.unique("lobby"), members=(b,))
+    secret = backend.room(a, backend.unique("secret"), kind="private")
+    ana = open_as(a, f"/rooms/{secret}/")
+    ben = open_as(b, f"/rooms/{lobby}/")
+    send_delivered(ana.page, "before ben was here")
+    item = ben.page.locator(f"#room-list li.room-item[data-room='{secret}']")
+    expect(item).to_have_count(0)
+
+    invite = ana.page.locator("form#invite")
+    invite.locator("input[name=username]").fill(b)
+    invite.locator("button[type=submit]").click()
+
+    expect(item).to_have_count(1)
+    expect(item.locator(".badge")).to_have_text("1")
+    expect(ben.page.locator("#notice")).to_contain_text(f"{a} added you to #{secret}")
+    item.locator("a").click()
+    expect(message(ben.page, "before ben was here")).to_be_visible()

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from chat.domain import events
 from chat.domain.access import (
     may_moderate,
     no_such_room,
@@ -113,14 +114,30 @@ def room_join(*, user: User, name: str) -> Room:
 
 @transaction.atomic
 def membership_add(
-    *, room: Room, user: User, role: str = Membership.Role.MEMBER
+    *,
+    room: Room,
+    user: User,
+    role: str = Membership.Role.MEMBER,
+    by: User | None = None,
 ) -> Membership:
-    """Add `user` to a public or private room (an invitation, or staff in admin)."""
+    """Add `user` to a public or private room (an invitation, or staff in admin);
+    their open sockets hear of it (room_added), so the room shows at once."""
     if room.is_direct:
         raise ChatError("invalid", "a direct conversation has exactly its two members")
-    membership, _ = Membership.objects.get_or_create(
+    membership, created = Membership.objects.get_or_create(
         room=room, user=user, defaults={"role": role}
     )
+    if created:
+        events.emit_on_commit(
+            [events.user_group(user.pk)],
+            "room_added",
+            {
+                "room": room.name,
+                "kind": room.kind,
+                "topic": room.topic,
+                "by": by.get_username() if by is not None else None,
+            },
+        )
     return membership
 
 
@@ -153,7 +170,7 @@ def room_invite(*, user: User, room_name: str, username: str) -> Membership:
             "forbidden", "only the room's owner or a moderator can add people"
         )
     invitee = user_by_username(username)
-    return membership_add(room=room, user=invitee)
+    return membership_add(room=room, user=invitee, by=user)
 
 
 def direct_room_get_or_create(*, user: User, other: User) -> Room:
