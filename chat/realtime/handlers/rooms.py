@@ -38,7 +38,7 @@ async def join_room(session: Session, data: dict[str, Any]) -> Reply:
         selectors.room_sync, user=session.user, room=room, after=after
     )
     session.delivered[room.name] = Delivered(sync.seq)
-    users = await room_users(joined, sync.direct_members)
+    users = await room_users(joined, sync.members)
     if first_here:
         await events.send(
             activity.member_joined(
@@ -59,11 +59,11 @@ async def join_room(session: Session, data: dict[str, Any]) -> Reply:
     }
 
 
-async def room_users(joined: events.RoomRef, direct_members: list[str]) -> list[str]:
-    """Who is in the room now; for a direct room, which of its two are online."""
-    if joined.is_direct:
+async def room_users(joined: events.RoomRef, members: list[str]) -> list[str]:
+    """Who is in the room now; for a conversation, which of its members are online."""
+    if joined.is_conversation:
         online = set(await presence.store().members(presence.SITE))
-        return [name for name in direct_members if name in online]
+        return [name for name in members if name in online]
     return await presence.store().members(presence.room_scope(joined.id))
 
 
