@@ -29,8 +29,7 @@ async def join_room(session: Session, data: dict[str, Any]) -> Reply:
     if at_cap and room_ref_clean(name) not in session.rooms:
         limit = settings.CHAT_MAX_ROOMS_PER_SOCKET
         raise ChatError("invalid", f"a socket can be in at most {limit} rooms")
-    room = await session.call(services.room_join, user=session.user, name=name)
-    joined = events.room_ref(room)
+    room, joined = await session.call(room_join_addressed, user=session.user, name=name)
     first_here = await session.enter_room(joined)
     # The session is in the room's group before history is read: nothing falls
     # between the two, and the floor drops what both would deliver.
@@ -57,6 +56,13 @@ async def join_room(session: Session, data: dict[str, Any]) -> Reply:
         "seq": sync.seq,
         "pins": sync.pins,
     }
+
+
+def room_join_addressed(*, user: Any, name: str) -> tuple[Any, events.RoomRef]:
+    """services.room_join, and the room as the live path addresses it: read in the
+    same database thread (a group's audience is its memberships)."""
+    room = services.room_join(user=user, name=name)
+    return room, events.room_ref(room)
 
 
 async def room_users(joined: events.RoomRef, members: list[str]) -> list[str]:
