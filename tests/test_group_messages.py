@@ -6,10 +6,13 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
 
 from chat.domain import services
 from chat.domain.errors import ChatError
 from chat.models import Membership, Message, Room
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -392,3 +395,37 @@ def test_admin_lists_groups(admin_client, make_user):
     room = Room.objects.get(kind=Room.Kind.GROUP)
     page = admin_client.get(f"/admin/chat/room/{room.pk}/change/")
     assert page.status_code == 200
+
+
+# --- The pages -----------------------------------------------------------------------
+
+
+def test_the_group_page_checks_the_names_and_makes_nothing(client, make_user):
+    ana, ben, _cara = (make_user(n) for n in ("ana", "ben", "cara"))
+    make_user("eve")
+    client.force_login(ana)
+    page = client.get("/dm/", {"to": " cara, ben "})
+    assert page.status_code == 200
+    assert b'data-group="ben,cara"' in page.content
+    assert Room.objects.count() == 0  # a visit makes no room
+    assert client.get("/dm/", {"to": "ben"}).url == "/dm/ben/"
+    for to, status in [
+        ("ben,nobody", 404),
+        ("ben,ana", 400),
+        ("ben,ben", 400),
+        ("", 400),
+        (",".join(f"u{i}" for i in range(9)), 400),
+    ]:
+        assert client.get("/dm/", {"to": to}).status_code == status, to
+
+    room = services.conversation_message_send(
+        user=ben, to_usernames=["ana", "cara"], body="hi"
+    ).message.room
+    page = client.get("/dm/", {"to": "ben,cara"})
+    assert page.status_code == 302 and page.url == f"/rooms/{room.name}/"
+    assert client.get(page.url).status_code == 200
+    client.force_login(User.objects.get(username="eve"))
+    assert client.get(f"/rooms/{room.name}/").status_code == 404
+    # Eve's own group with them is not theirs: she sees a new conversation.
+    page = client.get("/dm/", {"to": "ben,cara"})
+    assert page.status_code == 200 and b'data-group="ben,cara"' in page.content

@@ -15,6 +15,7 @@ import { current } from "./store/current.js";
 import { roomState, upsertRoom } from "./store/rooms.js";
 import { connect } from "./transport/index.js";
 import { bindComposer } from "./ui/composer.js";
+import { bindGroups } from "./ui/groups.js";
 import { $ } from "./ui/dom.js";
 import { startEditing } from "./ui/editor.js";
 import { toggleEdits } from "./ui/edits.js";
@@ -30,6 +31,7 @@ const conversation = $("conversation");
 current.me = app.dataset.me;
 current.room = conversation.dataset.room || null;
 current.peer = conversation.dataset.peer || null;
+current.group = conversation.dataset.group ? conversation.dataset.group.split(",") : null;
 
 // ?transport=poll forces long-polling; ?probe=SECONDS is how often, on the
 // fallback, a WebSocket is tried again (tests shorten it).
@@ -73,6 +75,7 @@ bindNavigation();
 bindSidebarToggle();
 bindPins();
 bindSaved();
+bindGroups();
 
 for (const info of JSON.parse($("initial-rooms").textContent)) upsertRoom(info);
 if (current.peer && current.room) roomState(current.room).kind = "direct";

@@ -109,6 +109,12 @@ def room_member_names(room: Room) -> list[str]:
     )
 
 
+def group_room_of(*, user: User, others: list[User]) -> Room | None:
+    """The group room of `user` and `others`, if there is one and `user` is in it."""
+    name = Room.group_name([user.pk, *(o.pk for o in others)])
+    return Room.objects.filter(name=name, memberships__user=user).first()
+
+
 def direct_room_between(*, user: User, other: User) -> Room | None:
     return Room.objects.filter(name=Room.direct_name(user.pk, other.pk)).first()
 
