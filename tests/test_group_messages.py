@@ -7,9 +7,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
+from django.db import connection
 
-from chat.domain import services
+from chat.domain import events, services
 from chat.domain.errors import ChatError
+from chat.domain.services import messages as messages_module
 from chat.models import Membership, Message, Room
 
 User = get_user_model()
@@ -429,3 +431,56 @@ def test_the_group_page_checks_the_names_and_makes_nothing(client, make_user):
     # Eve's own group with them is not theirs: she sees a new conversation.
     page = client.get("/dm/", {"to": "ben,cara"})
     assert page.status_code == 200 and b'data-group="ben,cara"' in page.content
+
+
+def test_a_batch_stores_a_groups_messages_as_a_group_sends_them(make_user, monkeypatch):
+    """The socket path's batches (messages_send_many): on PostgreSQL one SQL
+    statement stores public and private rooms' drafts; a group's must not be
+    stored there (its broadcast goes to each member), but one by one, with the
+    same rules and event as private_message."""
+    ana, ben, _cara, eve = (make_user(n) for n in ("ana", "ben", "cara", "eve"))
+    room = services.room_create(user=ana, name="batch")
+    group_room = services.conversation_message_send(
+        user=ana, to_usernames=["ben", "cara"], body="first"
+    ).message.room
+
+    def draft(user, target, body, client_id=None):
+        return services.message_draft(
+            user=user,
+            room_id=target.pk,
+            room_name=target.name,
+            body=body,
+            client_id=client_id,
+        )
+
+    drafts = [
+        draft(ana, room, "to the room", "b1"),
+        draft(ben, group_room, "to the group", "b2"),
+        draft(eve, group_room, "let me in"),
+        draft(ana, group_room, "and again"),
+    ]
+    one_by_one = []
+    original = messages_module.message_send
+    monkeypatch.setattr(
+        messages_module,
+        "message_send",
+        lambda **kw: one_by_one.append(kw["room_name"]) or original(**kw),
+    )
+    results, sent = events.collecting(services.messages_send_many)(drafts)
+    if connection.vendor == "postgresql":  # the room's draft went by the SQL
+        assert one_by_one == [group_room.name] * 3
+    assert isinstance(results[2], ChatError) and results[2].code == "not_found"
+    stored = [r.message for r in results if not isinstance(r, ChatError)]
+    assert [(m.room.name, m.seq) for m in stored] == [
+        ("batch", 1),
+        (group_room.name, 2),
+        (group_room.name, 3),
+    ]
+    assert Message.objects.filter(room=group_room).count() == 3
+    broadcasts = [(b.group, b.event) for b in sent]
+    assert (events.room_group(room.pk), "receive_message") in broadcasts
+    to_group = [b for b in sent if b.data.get("room") == group_room.name]
+    assert len(to_group) == 6  # two messages, three members each
+    assert {b.event for b in to_group} == {"private_message"}
+    assert all(b.data["members"] == ["ana", "ben", "cara"] for b in to_group)
+    assert events.room_group(group_room.pk) not in {b.group for b in sent}
