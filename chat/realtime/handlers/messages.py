@@ -37,7 +37,8 @@ async def private_message(session: Session, data: dict[str, Any]) -> Reply:
         to_usernames=recipients(data),
         **new_message(data),
     )
-    metrics.direct_messages.inc()
+    is_group = sent.message.room.is_group
+    (metrics.group_messages if is_group else metrics.direct_messages).inc()
     return delivered(sent)
 
 
