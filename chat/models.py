@@ -1,11 +1,15 @@
 """Rooms, memberships and messages. Users are Django's auth users."""
 
+import hashlib
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 DIRECT_PREFIX = "dm:"
+GROUP_PREFIX = "group:"
 
 
 def user_remembered() -> models.ForeignKey:
@@ -25,9 +29,11 @@ class Room(models.Model):
         PUBLIC = "public", "Public"
         PRIVATE = "private", "Private"
         DIRECT = "direct", "Direct"
+        GROUP = "group", "Group"
 
     # Public and private names follow chat.domain.rules.ROOM_NAME_RE; a direct room
-    # is named "dm:<lower user id>:<higher user id>", which no user-chosen name can be.
+    # is named "dm:<lower user id>:<higher user id>" and a group conversation
+    # "group:<40 hex digits>" (group_name), which no user-chosen name can be.
     name = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PUBLIC)
     topic = models.CharField(max_length=250, blank=True)
@@ -56,6 +62,23 @@ class Room(models.Model):
     @property
     def is_direct(self) -> bool:
         return self.kind == self.Kind.DIRECT
+
+    @property
+    def is_group(self) -> bool:
+        return self.kind == self.Kind.GROUP
+
+    @property
+    def is_conversation(self) -> bool:
+        """A direct or group conversation: its members are fixed by who it is
+        between, it has no owner, and its changes go to each member's sockets."""
+        return self.kind in (self.Kind.DIRECT, self.Kind.GROUP)
+
+    @staticmethod
+    def group_name(user_ids: Iterable[int]) -> str:
+        """The name of the group conversation of exactly these users, whatever
+        their order: the same set always finds the same room."""
+        ids = ",".join(str(i) for i in sorted(set(user_ids)))
+        return GROUP_PREFIX + hashlib.sha256(ids.encode()).hexdigest()[:40]
 
     @staticmethod
     def direct_name(user_id: int, other_id: int) -> str:

@@ -39,6 +39,7 @@ def events_for(room: str, message_id: int, own_id: int) -> dict[str, dict]:
         "save_message": {"id": message_id, "saved": True},
         "kick_user": {"room": room, "username": "owner"},
         "mute_user": {"room": room, "username": "owner", "minutes": 5},
+        "leave_conversation": {"room": room},
     }
 
 
@@ -65,6 +66,7 @@ MATRIX = {
         "save_message": "not_found",
         "kick_user": "not_found",
         "mute_user": "not_found",
+        "leave_conversation": "not_found",
     },
     "banned": {
         "join_room": "forbidden",
@@ -84,6 +86,7 @@ MATRIX = {
         "save_message": "forbidden",
         "kick_user": "forbidden",
         "mute_user": "forbidden",
+        "leave_conversation": "forbidden",
     },
     "muted": {
         "join_room": OK,
@@ -102,6 +105,7 @@ MATRIX = {
         "save_message": OK,
         "kick_user": "forbidden",
         "mute_user": "forbidden",
+        "leave_conversation": "invalid",  # only a group conversation can be left
     },
     "member": {
         "join_room": OK,
@@ -120,6 +124,7 @@ MATRIX = {
         "save_message": OK,
         "kick_user": "forbidden",
         "mute_user": "forbidden",
+        "leave_conversation": "invalid",
     },
 }
 CASES = [(who, event) for who, row in MATRIX.items() for event in row]
@@ -202,3 +207,20 @@ async def test_a_conversation_of_two_others_answers_as_one_that_does_not_exist(
     missing = await socket.request("join_room", {"room": nobodys})
     assert existing["status"] == missing["status"] == "error"
     assert (existing["code"], existing["msg"]) == (missing["code"], missing["msg"])
+
+
+async def test_a_group_of_others_answers_as_one_that_does_not_exist(make_user, sockets):
+    ana, ben, cara, eve = await sync_to_async(
+        lambda: [make_user(n) for n in ("ana", "ben", "cara", "eve")]
+    )()
+    await sync_to_async(services.conversation_message_send)(
+        user=ana, to_usernames=["ben", "cara"], body="hi"
+    )
+    theirs = Room.group_name([ana.pk, ben.pk, cara.pk])
+    nobodys = Room.group_name([ana.pk, ben.pk, eve.pk])
+    socket = await sockets(eve)
+    for event in ("join_room", "get_history", "leave_conversation", "get_pins"):
+        existing = await socket.request(event, {"room": theirs})
+        missing = await socket.request(event, {"room": nobodys})
+        assert existing["status"] == missing["status"] == "error", event
+        assert (existing["code"], existing["msg"]) == (missing["code"], missing["msg"])

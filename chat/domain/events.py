@@ -23,6 +23,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from chat.domain import payloads
+from chat.models import Membership
 
 PRESENCE_GROUP = "presence"
 # The channel-layer message types; the consumer's handlers are `chat_event` and
@@ -172,20 +173,36 @@ class RoomRef:
 
     id: int
     name: str
-    is_direct: bool
+    # A direct or group conversation: heard through its members' user groups,
+    # with no room group and no room presence of its own.
+    is_conversation: bool
     audience: list[str]  # the groups that hear this room's events
 
 
 def room_ref(room: Any) -> RoomRef:
-    return RoomRef(room.pk, room.name, room.is_direct, room_audience(room))
+    return RoomRef(room.pk, room.name, room.is_conversation, room_audience(room))
 
 
 def room_audience(room: Any) -> list[str]:
-    """The groups that hear a room's changes: its group, or a direct room's two users.
+    """The groups that hear a room's changes: its group, or each member's of a
+    direct or group conversation.
 
-    Direct-room changes go to the users' groups so that every socket of both users
-    gets them whether or not it has joined the conversation.
+    Conversation changes go to the users' groups so that every socket of every
+    member gets them whether or not it has joined the conversation. A group's
+    members are read from its memberships (one query): they change as people
+    leave, while its name stays that of the people it began with.
     """
-    if room.is_direct:
-        return [user_group(user_id) for user_id in room.direct_user_ids]
+    if room.is_conversation:
+        return [user_group(user_id) for user_id in conversation_member_ids(room)]
     return [room_group(room.id)]
+
+
+def conversation_member_ids(room: Any) -> list[int]:
+    """The members' user ids of a direct or group conversation ([] for a room)."""
+    if room.is_direct:
+        return list(room.direct_user_ids)
+    if room.is_group:
+        return sorted(
+            Membership.objects.filter(room_id=room.pk).values_list("user_id", flat=True)
+        )
+    return []

@@ -73,15 +73,22 @@ def edit_object(edit: Any) -> dict[str, Any]:
     }
 
 
-def direct_message_object(
-    message: Any, recipient: Any, *, for_author: bool
+def conversation_message_object(
+    message: Any,
+    *,
+    for_author: bool,
+    to: str | None = None,
+    members: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A direct message as its two users' sockets get it live: the message, and
-    who it is from and to (`isSelf`: the receiving user wrote it)."""
+    """A direct or group message as its members' sockets get it live: the
+    message, who it is from (`isSelf`: the receiving user wrote it), and either
+    whom it is `to` (a direct room's other user) or a group's `members` (every
+    username, sorted)."""
+    addressed = {"to": to} if members is None else {"members": members}
     return {
         **message_object(message),
         "from": message.author.get_username(),
-        "to": recipient.get_username(),
+        **addressed,
         "isSelf": for_author,
     }
 

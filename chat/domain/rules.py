@@ -6,10 +6,14 @@ import unicodedata
 from django.conf import settings
 
 from chat.domain.errors import ChatError
-from chat.models import DIRECT_PREFIX
+from chat.models import DIRECT_PREFIX, GROUP_PREFIX
 
 ROOM_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 DIRECT_NAME_RE = re.compile(re.escape(DIRECT_PREFIX) + r"[0-9]{1,18}:[0-9]{1,18}")
+GROUP_NAME_RE = re.compile(re.escape(GROUP_PREFIX) + r"[0-9a-f]{40}")
+# A conversation is between 2 (a direct room) and this many people, its sender
+# included: a group of 3 or more is a room of kind "group".
+CONVERSATION_MAX_PEOPLE = 9
 CLIENT_ID_MAX = 64
 # Taken by pages under /rooms/.
 RESERVED_ROOM_NAMES = frozenset({"create", "join"})
@@ -50,10 +54,33 @@ def room_name_clean(name: str) -> str:
 
 
 def room_ref_clean(name: str) -> str:
-    """A name that refers to an existing room: a room name or a direct room's."""
-    if DIRECT_NAME_RE.fullmatch(name):
+    """A name that refers to an existing room: a room name, or a direct or group
+    conversation's (as the server wrote it: never lowercased or trimmed)."""
+    if DIRECT_NAME_RE.fullmatch(name) or GROUP_NAME_RE.fullmatch(name):
         return name
     return room_name_clean(name)
+
+
+def conversation_usernames_clean(usernames: list[str], *, me: str) -> list[str]:
+    """The other people of a conversation `me` starts: 1 (a direct conversation)
+    to CONVERSATION_MAX_PEOPLE - 1 distinct usernames, none of them `me`; or
+    ChatError("invalid"). Whether they are users is not checked here."""
+    most = CONVERSATION_MAX_PEOPLE - 1
+    if not usernames:
+        raise ChatError("invalid", "name at least one person to write to")
+    if len(usernames) > most:
+        raise ChatError(
+            "invalid",
+            f"a conversation has at most {CONVERSATION_MAX_PEOPLE} people:"
+            f" name at most {most} others",
+        )
+    if len(set(usernames)) != len(usernames):
+        raise ChatError("invalid", "a person is named twice")
+    if me in usernames:
+        raise ChatError(
+            "invalid", "you are in every conversation you start: do not name yourself"
+        )
+    return list(usernames)
 
 
 def message_body_clean(body: str) -> str:

@@ -58,6 +58,7 @@ ack_latency = Histogram(
 # Labelled children looked up once: a message's ack and count are on the hot path.
 room_messages = messages_sent.labels(kind="room")
 direct_messages = messages_sent.labels(kind="direct")
+group_messages = messages_sent.labels(kind="group")
 
 
 @functools.cache

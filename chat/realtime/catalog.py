@@ -38,7 +38,7 @@ class Pattern:
 Time = Annotated[str, Pattern("time", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")]
 Number = int | float
 AckId = str | int | float
-RoomKind = Literal["public", "private", "direct"]
+RoomKind = Literal["public", "private", "direct", "group"]
 Role = Literal["member", "moderator", "owner"]
 # The keys of chat.domain.errors.ChatError.HTTP_STATUS (a test says so).
 ErrorCode = Literal[
@@ -84,16 +84,29 @@ class Message(TypedDict):
     saved: bool  # the receiving user saved it
 
 
-_Direct = TypedDict("_Direct", {"from": str, "to": str, "isSelf": bool})
+# "to": a direct room's other user (direct messages only); "members": a group's
+# members, sorted (group messages only). One of the two is always there.
+_Direct = TypedDict(
+    "_Direct",
+    {
+        "from": str,
+        "to": NotRequired[str],
+        "members": NotRequired[list[str]],
+        "isSelf": bool,
+    },
+)
 
 
 class DirectMessage(Message, _Direct):
-    """chat.domain.payloads.direct_message_object: a direct message, live."""
+    """chat.domain.payloads.conversation_message_object: a direct or group
+    message, live."""
 
 
 # "with": a direct room's other member; None once that account is deleted (its
-# membership goes with it).
-_RoomWith = TypedDict("_RoomWith", {"with": NotRequired[str | None]})
+# membership goes with it). "members": a group's members' usernames, sorted.
+_RoomWith = TypedDict(
+    "_RoomWith", {"with": NotRequired[str | None], "members": NotRequired[list[str]]}
+)
 
 
 class _Room(TypedDict):
@@ -108,7 +121,8 @@ class _Room(TypedDict):
 
 
 class RoomEntry(_Room, _RoomWith):
-    """One of list_rooms' rooms ("with" only for a direct room)."""
+    """One of list_rooms' rooms ("with" only for a direct room, "members" only for
+    a group)."""
 
 
 # --- Server events (the `data` of {"event": NAME, "data": ...}) -----------------------
@@ -189,6 +203,11 @@ class RoomUsers(TypedDict):
     users: list[str]
 
 
+class GroupUpdated(TypedDict):
+    room: str
+    members: list[str]  # sorted
+
+
 class PresenceUpdate(TypedDict):
     online: list[str]
 
@@ -230,6 +249,7 @@ EVENTS: dict[str, type] = {
     "user_left": MemberMoved,
     "user_typing": UserTyping,
     "room_users": RoomUsers,
+    "group_updated": GroupUpdated,
     "presence_update": PresenceUpdate,
     "kicked": Kicked,
     "muted": Muted,
@@ -264,6 +284,8 @@ class JoinRoomReply(Ok):
 
 
 class LeaveRoomReply(Ok):
+    """leave_room and leave_conversation."""
+
     room: str
 
 
@@ -348,6 +370,7 @@ ACKS: dict[str, type] = {
     "leave_room": LeaveRoomReply,
     "send_message": Delivered,
     "private_message": Delivered,
+    "leave_conversation": LeaveRoomReply,
     "edit_message": ChangeReply,
     "delete_message": ChangeReply,
     "react": ReactReply,

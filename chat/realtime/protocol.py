@@ -162,6 +162,21 @@ def str_field(
     return value
 
 
+def str_list_field(
+    data: dict[str, Any], name: str, *, max_items: int, max_length: int = 200
+) -> list[str]:
+    """A list of at most `max_items` strings (how many the domain wants is its
+    own rule: this only bounds the work a frame can ask for)."""
+    value = _present(data, name, True)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ChatError("invalid", f"'{name}' must be a list of strings")
+    if len(value) > max_items:
+        raise ChatError("invalid", f"'{name}' has more than {max_items} items")
+    if any(len(v) > max_length for v in value):
+        raise ChatError("invalid", f"an item of '{name}' is longer than {max_length}")
+    return value
+
+
 def text_field(data: dict[str, Any], name: str) -> str:
     """A message body: a string; its length rule belongs to the domain."""
     value = data.get(name)

@@ -5,6 +5,7 @@ frames and the channel layer's messages, and ends it; the Session knows nothing
 of sockets or HTTP.
 """
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
@@ -184,7 +185,9 @@ class Session:
 
     def presence_entry(self) -> presence.Entry:
         scopes = [presence.SITE] + [
-            presence.room_scope(r.id) for r in self.rooms.values() if not r.is_direct
+            presence.room_scope(r.id)
+            for r in self.rooms.values()
+            if not r.is_conversation
         ]
         return scopes, self.username, self.channel_name
 
@@ -257,6 +260,8 @@ class Session:
                 await self.exit_room(joined)
             kicked = {key: event[key] for key in ("room", "reason", "by")}
             await self.send_frame(payloads.event_frame("kicked", kicked))
+        elif event["action"] == "audience":
+            await self.room_audience_changed(event["room"], event["audience"])
 
     # --- The domain -------------------------------------------------------------------
 
@@ -279,7 +284,7 @@ class Session:
         """Join the room's group and presence; True if the user was not there yet."""
         already = joined.name in self.rooms
         self.rooms[joined.name] = joined
-        if already or joined.is_direct:
+        if already or joined.is_conversation:
             return False
         await worker.channel_layer().group_add(
             events.room_group(joined.id), self.channel_name
@@ -292,7 +297,7 @@ class Session:
     async def exit_room(self, joined: events.RoomRef) -> None:
         del self.rooms[joined.name]
         self.delivered.pop(joined.name, None)
-        if joined.is_direct:
+        if joined.is_conversation:
             return
         await worker.channel_layer().group_discard(
             events.room_group(joined.id), self.channel_name
@@ -305,6 +310,16 @@ class Session:
                 )
             )
             await announce_room_users(joined)
+
+    async def room_audience_changed(self, name: str, audience: list[str]) -> None:
+        """A group conversation's members changed: what this session sends to it
+        (typing) goes to the new members; a session of one who left leaves it."""
+        if (joined := self.rooms.get(name)) is None:
+            return
+        if events.user_group(self.user_id) in audience:
+            self.rooms[name] = dataclasses.replace(joined, audience=audience)
+        else:
+            await self.exit_room(joined)
 
     def joined_room(self, name: str) -> events.RoomRef:
         joined = self.rooms.get(name)
@@ -337,7 +352,9 @@ async def presence_sweep(sessions: list[Session]) -> None:
     and from the rooms this worker's sessions are in, and tell the clients."""
     if await presence.store().sweep(presence.SITE):
         await announce_online()
-    rooms = {r.id: r for s in sessions for r in s.rooms.values() if not r.is_direct}
+    rooms = {
+        r.id: r for s in sessions for r in s.rooms.values() if not r.is_conversation
+    }
     for joined in rooms.values():
         if await presence.store().sweep(presence.room_scope(joined.id)):
             await announce_room_users(joined)

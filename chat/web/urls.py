@@ -12,5 +12,6 @@ urlpatterns = [
     path("rooms/join/", views.room_join, name="room_join"),
     path("rooms/<str:name>/", views.room, name="room"),
     path("rooms/<str:name>/invite/", views.room_invite, name="room_invite"),
+    path("dm/", views.group, name="group"),
     path("dm/<str:username>/", views.direct, name="direct"),
 ]

@@ -133,8 +133,30 @@ def direct(request: HttpRequest, username: str) -> HttpResponse:
     )
 
 
+@login_required
+def group(request: HttpRequest) -> HttpResponse:
+    """/dm/?to=ana,ben: the conversation with those people, checked as
+    private_message checks them. Opens their group room where there is one that
+    the user is in; otherwise an empty conversation, whose first message makes
+    the room (a visit alone makes nothing)."""
+    names = [n.strip() for n in request.GET.get("to", "")[:2000].split(",")]
+    try:
+        others = services.conversation_people(
+            user=request.user, usernames=[n for n in names if n]
+        )
+    except ChatError as error:
+        return error_page(request, error)
+    if len(others) == 1:
+        return redirect("chat:direct", username=others[0].get_username())
+    room = selectors.group_room_of(user=request.user, others=others)
+    if room is not None:
+        return redirect("chat:room", name=room.name)
+    group = ",".join(sorted(o.get_username() for o in others))
+    return app_page(request, group=group)
+
+
 def app_page(
-    request: HttpRequest, *, open_room: str = "", peer: str = ""
+    request: HttpRequest, *, open_room: str = "", peer: str = "", group: str = ""
 ) -> HttpResponse:
     return render(
         request,
@@ -143,6 +165,7 @@ def app_page(
             "rooms": selectors.rooms_of_user(user=request.user),
             "open_room": open_room,
             "peer": peer,
+            "group": group,
             "max_length": settings.CHAT_MAX_MESSAGE_LENGTH,
         },
     )

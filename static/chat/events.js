@@ -2,12 +2,13 @@
 // up to date, then the page.
 import { receive } from "./actions/inbox.js";
 import { joinRoom } from "./actions/join.js";
-import { openConversation } from "./actions/navigation.js";
+import { leaveRoom, openConversation, openNewGroupRoom } from "./actions/navigation.js";
 import { current } from "./store/current.js";
 import { applyReaction, changeMessage } from "./store/messages.js";
 import { holdSeq } from "./store/seq.js";
-import { online, rooms, roomState, upsertRoom } from "./store/rooms.js";
+import { online, othersIn, rooms, roomState, sameGroup, upsertRoom } from "./store/rooms.js";
 import { $ } from "./ui/dom.js";
+import { renderHeader } from "./ui/header.js";
 import { renderMembers } from "./ui/members.js";
 import { setPinned } from "./ui/pins.js";
 import { savedChanged } from "./ui/saved.js";
@@ -23,11 +24,16 @@ export const handlers = {
     receive(d.room, d);
   },
   private_message(d) {
-    const other = d.isSelf ? d.to : d.from;
-    const room = upsertRoom({ room: d.room, kind: "direct", with: other });
-    if (!current.room && current.peer === other) openConversation(d.room);
+    // A group's message names its members; a direct one, whom it is to.
+    const room = d.members ? groupMessage(d) : directMessage(d);
     receive(d.room, { ...d, username: d.from });
     if (!room.joined) joinRoom(d.room);
+  },
+  group_updated(d) {
+    if (!d.members.includes(current.me)) return leaveRoom(d.room); // we left, on some device
+    upsertRoom({ room: d.room, kind: "group", members: d.members });
+    if (d.room === current.room) renderHeader();
+    renderSidebar();
   },
   message_edited(d) {
     messageChanged(d.room, d.id, { message: d.message, html: d.html, editedAt: d.editedAt }, d.seq);
@@ -89,15 +95,7 @@ export const handlers = {
     notice(d.msg);
   },
   kicked(d) {
-    const room = rooms.get(d.room);
-    if (room) {
-      rooms.delete(d.room);
-      if (current.room === d.room) {
-        history.pushState(null, "", "/");
-        openConversation(null, null);
-      }
-      renderSidebar();
-    }
+    leaveRoom(d.room);
     notice(`You were removed from #${d.room} by ${d.by || "the site's moderators"}${d.reason ? `, who said: “${d.reason}”` : "."}`);
   },
   muted(d) {
@@ -108,6 +106,20 @@ export const handlers = {
     notice(`You can post in #${d.room} again.`);
   },
 };
+
+function directMessage(d) {
+  const other = d.isSelf ? d.to : d.from;
+  const room = upsertRoom({ room: d.room, kind: "direct", with: other });
+  if (!current.room && current.peer === other) openConversation(d.room);
+  return room;
+}
+
+function groupMessage(d) {
+  const room = upsertRoom({ room: d.room, kind: "group", members: d.members });
+  if (!current.room && sameGroup(current.group, othersIn(room))) openNewGroupRoom(d.room);
+  else if (d.room === current.room) renderHeader();
+  return room;
+}
 
 function messageChanged(roomName, id, change, seq) {
   const message = changeMessage(roomState(roomName), id, change, seq);

@@ -16,6 +16,7 @@ import { roomState, upsertRoom } from "./store/rooms.js";
 import { connect } from "./transport/index.js";
 import { bindComposer } from "./ui/composer.js";
 import { confirmThen } from "./ui/confirm.js";
+import { bindGroups } from "./ui/groups.js";
 import { $ } from "./ui/dom.js";
 import { startEditing } from "./ui/editor.js";
 import { toggleEdits } from "./ui/edits.js";
@@ -31,6 +32,7 @@ const conversation = $("conversation");
 current.me = app.dataset.me;
 current.room = conversation.dataset.room || null;
 current.peer = conversation.dataset.peer || null;
+current.group = conversation.dataset.group ? conversation.dataset.group.split(",") : null;
 
 // ?transport=poll forces long-polling; ?probe=SECONDS is how often, on the
 // fallback, a WebSocket is tried again (tests shorten it).
@@ -75,6 +77,7 @@ bindNavigation();
 bindSidebarToggle();
 bindPins();
 bindSaved();
+bindGroups();
 
 for (const info of JSON.parse($("initial-rooms").textContent)) upsertRoom(info);
 if (current.peer && current.room) roomState(current.room).kind = "direct";

@@ -11,6 +11,7 @@ from chat.domain.selectors.messages import (
 )
 from chat.domain.selectors.rooms import (
     direct_room_between,
+    group_room_of,
     room_directory,
     rooms_of_user,
     unread_count,
@@ -20,6 +21,7 @@ from chat.domain.selectors.users import username_looks_taken
 __all__ = [
     "RoomSync",
     "direct_room_between",
+    "group_room_of",
     "history_page",
     "message_edits",
     "room_directory",

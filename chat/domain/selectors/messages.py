@@ -10,6 +10,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from chat.domain import payloads
 from chat.domain.access import message_for_member, room_for_reading
 from chat.domain.selectors.reactions import reaction_summaries
+from chat.domain.selectors.rooms import room_member_names
 from chat.models import (
     Membership,
     Message,
@@ -67,8 +68,8 @@ class RoomSync:
     has_more: bool
     # The client has every change up to this seq; later ones reach it as events.
     seq: int
-    # A direct room's two usernames (empty for other rooms).
-    direct_members: list[str]
+    # A direct or group conversation's members' usernames, sorted ([] for a room).
+    members: list[str]
     # The ids of the room's pinned messages, the latest pinned first.
     pins: list[int]
 
@@ -108,7 +109,7 @@ def room_sync(*, user: User, room: Room, after: int | None) -> RoomSync:
         messages=message_objects(rows, room, user.pk),
         has_more=has_more,
         seq=seq,
-        direct_members=_member_names(room) if room.is_direct else [],
+        members=room_member_names(room) if room.is_conversation else [],
         pins=list(_pinned(room).values_list("pk", flat=True)),
     )
 
@@ -130,12 +131,6 @@ def _within_reply_budget(rows: list[Message]) -> int:
         if total > RESYNC_MAX_BYTES and kept:
             return kept
     return len(rows)
-
-
-def _member_names(room: Room) -> list[str]:
-    return sorted(
-        Membership.objects.filter(room=room).values_list("user__username", flat=True)
-    )
 
 
 # The most of a message's earlier texts get_edits returns (the latest ones).

@@ -56,6 +56,9 @@ def rooms_of_user(*, user: User) -> list[dict[str, Any]]:
     )
     memberships = list(memberships)
     peers = _direct_peers(user, [m.room_id for m in memberships if m.room.is_direct])
+    groups = _group_members(
+        room_ids=[m.room_id for m in memberships if m.room.is_group]
+    )
     return [
         {
             "room": m.room.name,
@@ -67,6 +70,7 @@ def rooms_of_user(*, user: User) -> list[dict[str, Any]]:
             "lastMessageId": m.last_message_id,
             "lastReadId": m.last_read_id,
             **({"with": peers.get(m.room_id)} if m.room.is_direct else {}),
+            **({"members": groups.get(m.room_id, [])} if m.room.is_group else {}),
         }
         for m in memberships
     ]
@@ -82,6 +86,33 @@ def _direct_peers(user: User, room_ids: list[int]) -> dict[int, str]:
         .values_list("room_id", "user__username")
     )
     return dict(rows)
+
+
+def _group_members(*, room_ids: list[int]) -> dict[int, list[str]]:
+    """For each group room, its members' usernames, sorted, in one query."""
+    if not room_ids:
+        return {}
+    members: dict[int, list[str]] = {}
+    rows = Membership.objects.filter(room_id__in=room_ids).values_list(
+        "room_id", "user__username"
+    )
+    for room_id, username in rows:
+        members.setdefault(room_id, []).append(username)
+    # Sorted as room_member_names sorts (code points, not the database's collation).
+    return {room_id: sorted(names) for room_id, names in members.items()}
+
+
+def room_member_names(room: Room) -> list[str]:
+    """The usernames of the room's members, sorted."""
+    return sorted(
+        Membership.objects.filter(room=room).values_list("user__username", flat=True)
+    )
+
+
+def group_room_of(*, user: User, others: list[User]) -> Room | None:
+    """The group room of `user` and `others`, if there is one and `user` is in it."""
+    name = Room.group_name([user.pk, *(o.pk for o in others)])
+    return Room.objects.filter(name=name, memberships__user=user).first()
 
 
 def direct_room_between(*, user: User, other: User) -> Room | None:

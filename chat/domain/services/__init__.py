@@ -11,6 +11,7 @@ from chat.domain.services.accounts import (
 from chat.domain.services.messages import (
     Draft,
     SentMessage,
+    conversation_message_send,
     direct_message_send,
     message_delete,
     message_draft,
@@ -22,6 +23,9 @@ from chat.domain.services.pins import PINS_MAX, message_pin
 from chat.domain.services.reactions import ReactionState, reaction_set
 from chat.domain.services.reads import room_mark_read
 from chat.domain.services.rooms import (
+    conversation_get_or_create,
+    conversation_leave,
+    conversation_people,
     direct_room_get_or_create,
     membership_add,
     refuse_if_over_room_quota,
@@ -37,6 +41,10 @@ __all__ = [
     "Draft",
     "ReactionState",
     "SentMessage",
+    "conversation_get_or_create",
+    "conversation_leave",
+    "conversation_message_send",
+    "conversation_people",
     "direct_message_send",
     "direct_room_get_or_create",
     "membership_add",

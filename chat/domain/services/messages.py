@@ -1,4 +1,4 @@
-"""Messages: send (one, a batch, direct), edit, delete; each broadcast on commit."""
+"""Messages: send (one, a batch, to people), edit, delete; each broadcast on commit."""
 
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -10,18 +10,20 @@ from django.utils import timezone
 
 from chat.domain import events, payloads, richtext
 from chat.domain.access import (
+    banned,
+    membership_sanctioned,
     message_for_change,
     refuse_if_muted,
     refuse_if_past_edit_window,
     room_for_member,
-    user_by_username,
 )
 from chat.domain.errors import ChatError
 from chat.domain.rules import (
     client_id_clean,
     message_body_clean,
 )
-from chat.domain.services.rooms import direct_room_get_or_create
+from chat.domain.selectors.rooms import room_member_names
+from chat.domain.services.rooms import conversation_get_or_create, conversation_people
 from chat.models import (
     Membership,
     Message,
@@ -86,10 +88,11 @@ def messages_send_many(drafts: list[Draft]) -> list[SentMessage | ChatError]:
     """Store a batch of room messages, each as `message_send` would.
 
     On PostgreSQL one statement stores every draft for a known public or private
-    room whose author may post there (a member, not banned, not muted), with a
-    clientId not seen before. The rest,
-    and every draft on other databases, go through `message_send` one by one,
-    which says why it refuses one, or finds the earlier message of a retry.
+    room (never a conversation's, which goes to each member's sockets) whose
+    author may post there (a member, not banned, not muted), with a clientId not
+    seen before. The rest, and every draft on other databases, go through
+    `message_send` one by one, which says why it refuses one, or finds the
+    earlier message of a retry.
     """
     stored = _messages_store_many(drafts) if connection.vendor == "postgresql" else {}
     results: list[SentMessage | ChatError] = []
@@ -154,7 +157,9 @@ def _messages_store_many(drafts: list[Draft]) -> dict[int, SentMessage]:
 
 
 # The rules of message_send for public and private rooms, in SQL: the author is a
-# member, not banned, not muted, and the clientId is new. Each room's seq goes up
+# member, not banned, not muted, and the clientId is new. Direct and group
+# conversations are left to the one-by-one path (their rooms are not locked, so
+# their drafts are not stored here). Each room's seq goes up
 # by its number of new messages (rooms locked in id order), and the messages take
 # the seqs in between, in the order they came.
 _STORE_MANY_SQL = f"""
@@ -186,7 +191,8 @@ counted AS (
 ),
 locked AS (
     SELECT r.id FROM {Room._meta.db_table} r
-    WHERE r.id IN (SELECT room_id FROM counted) AND r.kind <> 'direct'
+    WHERE r.id IN (SELECT room_id FROM counted)
+    AND r.kind IN ('{Room.Kind.PUBLIC}', '{Room.Kind.PRIVATE}')
     ORDER BY r.id FOR UPDATE
 ),
 bumped AS (
@@ -216,15 +222,28 @@ def direct_message_send(
     *, user: User, to_username: str, body: str, client_id: str | None = None
 ) -> SentMessage:
     """Store a message in the direct room of `user` and `to_username`."""
+    return conversation_message_send(
+        user=user, to_usernames=[to_username], body=body, client_id=client_id
+    )
+
+
+def conversation_message_send(
+    *, user: User, to_usernames: list[str], body: str, client_id: str | None = None
+) -> SentMessage:
+    """Store a message in the conversation of `user` with `to_usernames`: their
+    direct room for one name, else the group room of exactly those people
+    (rooms.conversation_get_or_create), then send it to every member's sockets."""
     body = message_body_clean(body)
     client_id = client_id_clean(client_id)
-    recipient = user_by_username(to_username)
-    if recipient.pk == user.pk:
-        raise ChatError("invalid", "you cannot send a direct message to yourself")
+    others = conversation_people(user=user, usernames=to_usernames)
     with transaction.atomic():
         if (resent := _message_resent(user, client_id)) is not None:
             return resent
-        room = direct_room_get_or_create(user=user, other=recipient)
+        room = conversation_get_or_create(user=user, others=others)
+        membership = membership_sanctioned(user, room)
+        if membership.banned:  # staff banned them from this conversation
+            raise banned()
+        refuse_if_muted(room, user, membership)
         return _message_store(room=room, author=user, body=body, client_id=client_id)
 
 
@@ -292,23 +311,27 @@ def room_seq_next(room: Room) -> int:
 
 
 def _emit_new_message(message: Message) -> None:
-    """Broadcast a new message on commit: to the room, or as a direct message to
-    both users' sockets (each told whether it wrote it)."""
+    """Broadcast a new message on commit: to the room, or as a private message to
+    every socket of every member of a conversation (each told whether it wrote
+    it): with `to` in a direct room, with `members` in a group."""
     room, author = message.room, message.author
-    if not room.is_direct:
+    if not room.is_conversation:
         events.emit_on_commit(
             [events.room_group(room.pk)],
             "receive_message",
             payloads.message_object(message),
         )
         return
-    recipient = _direct_peer(room, author)
-    for user in {author.pk: author, recipient.pk: recipient}.values():
+    if room.is_direct:
+        addressed = {"to": _direct_peer(room, author).get_username()}
+    else:
+        addressed = {"members": room_member_names(room)}
+    for user_id in events.conversation_member_ids(room):
         events.emit_on_commit(
-            [events.user_group(user.pk)],
+            [events.user_group(user_id)],
             "private_message",
-            payloads.direct_message_object(
-                message, recipient, for_author=user.pk == author.pk
+            payloads.conversation_message_object(
+                message, for_author=user_id == author.pk, **addressed
             ),
         )
 

@@ -154,7 +154,7 @@ def _moderated(
     refused alike."""
     _check_reason(reason)
     room = room_named(room_name)
-    if room.is_direct:
+    if room.is_conversation:
         raise no_such_room()
     actor_membership = membership_of(actor, room)
     if not may_moderate(actor, actor_membership):

@@ -1,5 +1,5 @@
-"""Pins: a room's owners and moderators (anyone in a direct room) pin messages to
-its header."""
+"""Pins: a room's owners and moderators (any member of a direct or group
+conversation, which has no moderators) pin messages to its header."""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -28,7 +28,7 @@ def message_pin(*, user: User, message_id: int, pinned: bool) -> Message:
             user, message_id, lock=True, staff_too=True
         )
         room = message.room
-        if not room.is_direct and not may_moderate(user, membership):
+        if not room.is_conversation and not may_moderate(user, membership):
             raise ChatError(
                 "forbidden", "only the room's owner and moderators can pin messages"
             )

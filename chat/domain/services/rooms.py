@@ -1,4 +1,4 @@
-"""Rooms and memberships: create, join, invite, direct rooms."""
+"""Rooms and memberships: create, join, invite; direct and group conversations."""
 
 from datetime import timedelta
 
@@ -19,12 +19,15 @@ from chat.domain.access import (
 )
 from chat.domain.errors import ChatError
 from chat.domain.rules import (
+    conversation_usernames_clean,
     room_name_clean,
     room_ref_clean,
     topic_clean,
 )
+from chat.domain.selectors.rooms import room_member_names
 from chat.models import (
     DIRECT_PREFIX,
+    GROUP_PREFIX,
     Membership,
     Room,
 )
@@ -65,7 +68,8 @@ def refuse_if_over_room_quota(user: User) -> None:
     now = timezone.now()
     recent = list(
         Room.objects.filter(created_by=user, created_at__gt=now - window)
-        .exclude(kind=Room.Kind.DIRECT)
+        # Conversations are not counted: they are made by writing to people.
+        .filter(kind__in=(Room.Kind.PUBLIC, Room.Kind.PRIVATE))
         .order_by("-created_at")
         .values_list("created_at", flat=True)[:limit]
     )
@@ -84,13 +88,13 @@ def refuse_if_over_room_quota(user: User) -> None:
 @transaction.atomic
 def room_join(*, user: User, name: str) -> Room:
     """Make `user` a member of the room, creating a missing public room as in the
-    tutorial. Private and direct rooms need an existing membership."""
+    tutorial. Private rooms and conversations need an existing membership."""
     ref = room_ref_clean(name)
     refuse_if_site_banned(user)
     room = Room.objects.filter(name=ref).first()
     if room is None:
-        if ref.startswith(DIRECT_PREFIX):
-            raise no_such_room()  # as for another pair's conversation
+        if ref.startswith((DIRECT_PREFIX, GROUP_PREFIX)):
+            raise no_such_room()  # as for other people's conversation
         try:
             with transaction.atomic():
                 return room_create(user=user, name=ref)
@@ -103,7 +107,7 @@ def room_join(*, user: User, name: str) -> Room:
     refuse_if_banned(room, user)
     if Membership.objects.filter(room=room, user=user).exists():
         return room
-    if room.is_direct:
+    if room.is_conversation:
         raise no_such_room()
     if room.kind != Room.Kind.PUBLIC:
         # Its name is taken, which creating it would tell anyway; nothing more.
@@ -122,8 +126,12 @@ def membership_add(
 ) -> Membership:
     """Add `user` to a public or private room (an invitation, or staff in admin);
     their open sockets hear of it (room_added), so the room shows at once."""
-    if room.is_direct:
-        raise ChatError("invalid", "a direct conversation has exactly its two members")
+    if room.is_conversation:
+        # Adding people to a group starts a new conversation (PROTOCOL.md): what
+        # was said before they came stays between those who were there.
+        raise ChatError(
+            "invalid", "a conversation keeps the people it was started with"
+        )
     membership, created = Membership.objects.get_or_create(
         room=room, user=user, defaults={"role": role}
     )
@@ -185,3 +193,54 @@ def direct_room_get_or_create(*, user: User, other: User) -> Room:
                 [Membership(room=room, user=user), Membership(room=room, user=other)]
             )
     return room
+
+
+def conversation_people(*, user: User, usernames: list[str]) -> list[User]:
+    """The others of a conversation `user` writes to: 1 to 8 distinct active users,
+    not `user` (invalid); an unknown or deactivated name is not_found alike."""
+    names = conversation_usernames_clean(usernames, me=user.get_username())
+    return [user_by_username(name) for name in names]
+
+
+def conversation_get_or_create(*, user: User, others: list[User]) -> Room:
+    """The conversation of `user` with `others` (conversation_people): their direct
+    room for one other, else the group room of exactly these people, created with
+    every membership on first use. A sender who had left the group is a member
+    again; others who left it are not brought back."""
+    if len(others) == 1:
+        return direct_room_get_or_create(user=user, other=others[0])
+    people = [user, *others]
+    with transaction.atomic():
+        room, created = Room.objects.get_or_create(
+            name=Room.group_name(p.pk for p in people),
+            defaults={"kind": Room.Kind.GROUP, "created_by": user},
+        )
+        if created:
+            Membership.objects.bulk_create(
+                [Membership(room=room, user=p) for p in people]
+            )
+        elif Membership.objects.get_or_create(room=room, user=user)[1]:
+            _group_members_changed(room)
+    return room
+
+
+@transaction.atomic
+def conversation_leave(*, user: User, room_name: str) -> Room:
+    """Take `user` out of a group conversation for good: they get nothing more of
+    it, and its members (and the user's other sockets) get group_updated."""
+    room, membership = room_for_member(user=user, name=room_name)
+    if not room.is_group:
+        raise ChatError("invalid", "only a group conversation can be left")
+    membership.delete()
+    _group_members_changed(room, left=user)
+    return room
+
+
+def _group_members_changed(room: Room, *, left: User | None = None) -> None:
+    """Tell a group's members (and one who `left`) who is in it now, and move its
+    live audience (what its sockets send, such as typing) to them, on commit."""
+    audience = events.room_audience(room)
+    told = [*audience, *([events.user_group(left.pk)] if left else [])]
+    data = {"room": room.name, "members": room_member_names(room)}
+    events.emit_on_commit(told, "group_updated", data)
+    events.control_on_commit(told, "audience", room=room.name, audience=audience)

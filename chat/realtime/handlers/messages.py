@@ -1,8 +1,10 @@
-"""send_message, private_message, edit_message, delete_message and typing."""
+"""send_message, private_message, leave_conversation, edit_message,
+delete_message and typing."""
 
 from typing import Any
 
 from chat.domain import events, payloads, services
+from chat.domain.errors import ChatError
 from chat.domain.rules import room_ref_clean
 from chat.domain.services import activity
 from chat.infra import metrics, writer
@@ -29,15 +31,35 @@ async def send_message(session: Session, data: dict[str, Any]) -> Reply:
 
 @handles("private_message", kind="message", stores=True)
 async def private_message(session: Session, data: dict[str, Any]) -> Reply:
-    to_username = protocol.str_field(data, "toUsername", max_length=150)
     sent = await session.call(
-        services.direct_message_send,
+        services.conversation_message_send,
         user=session.user,
-        to_username=to_username,
+        to_usernames=recipients(data),
         **new_message(data),
     )
-    metrics.direct_messages.inc()
+    is_group = sent.message.room.is_group
+    (metrics.group_messages if is_group else metrics.direct_messages).inc()
     return delivered(sent)
+
+
+def recipients(data: dict[str, Any]) -> list[str]:
+    """private_message's people: `toUsername` (one) or `toUsernames` (a list),
+    exactly one of the two."""
+    if ("toUsername" in data) == ("toUsernames" in data):
+        raise ChatError("invalid", "give exactly one of 'toUsername' and 'toUsernames'")
+    if "toUsername" in data:
+        return [protocol.str_field(data, "toUsername", max_length=150)]
+    # Bounded well above the domain's limit, so that its refusal says why.
+    return protocol.str_list_field(data, "toUsernames", max_items=50, max_length=150)
+
+
+@handles("leave_conversation", kind="message", stores=True)
+async def leave_conversation(session: Session, data: dict[str, Any]) -> Reply:
+    name = protocol.str_field(data, "room", max_length=64)
+    room = await session.call(
+        services.conversation_leave, user=session.user, room_name=name
+    )
+    return {"status": "ok", "room": room.name}
 
 
 @handles("edit_message", kind="message", stores=True)

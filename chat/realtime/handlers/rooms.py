@@ -29,8 +29,7 @@ async def join_room(session: Session, data: dict[str, Any]) -> Reply:
     if at_cap and room_ref_clean(name) not in session.rooms:
         limit = settings.CHAT_MAX_ROOMS_PER_SOCKET
         raise ChatError("invalid", f"a socket can be in at most {limit} rooms")
-    room = await session.call(services.room_join, user=session.user, name=name)
-    joined = events.room_ref(room)
+    room, joined = await session.call(room_join_addressed, user=session.user, name=name)
     first_here = await session.enter_room(joined)
     # The session is in the room's group before history is read: nothing falls
     # between the two, and the floor drops what both would deliver.
@@ -38,7 +37,7 @@ async def join_room(session: Session, data: dict[str, Any]) -> Reply:
         selectors.room_sync, user=session.user, room=room, after=after
     )
     session.delivered[room.name] = Delivered(sync.seq)
-    users = await room_users(joined, sync.direct_members)
+    users = await room_users(joined, sync.members)
     if first_here:
         await events.send(
             activity.member_joined(
@@ -59,11 +58,18 @@ async def join_room(session: Session, data: dict[str, Any]) -> Reply:
     }
 
 
-async def room_users(joined: events.RoomRef, direct_members: list[str]) -> list[str]:
-    """Who is in the room now; for a direct room, which of its two are online."""
-    if joined.is_direct:
+def room_join_addressed(*, user: Any, name: str) -> tuple[Any, events.RoomRef]:
+    """services.room_join, and the room as the live path addresses it: read in the
+    same database thread (a group's audience is its memberships)."""
+    room = services.room_join(user=user, name=name)
+    return room, events.room_ref(room)
+
+
+async def room_users(joined: events.RoomRef, members: list[str]) -> list[str]:
+    """Who is in the room now; for a conversation, which of its members are online."""
+    if joined.is_conversation:
         online = set(await presence.store().members(presence.SITE))
-        return [name for name in direct_members if name in online]
+        return [name for name in members if name in online]
     return await presence.store().members(presence.room_scope(joined.id))
 
 

@@ -3,12 +3,12 @@
 import { conn } from "../connection.js";
 import { current } from "../store/current.js";
 import { outbox, pendingMessage, queueMessage } from "../store/outbox.js";
-import { upsertRoom } from "../store/rooms.js";
+import { sameGroup, upsertRoom } from "../store/rooms.js";
 import { placeMessage, updateMessage } from "../ui/messages.js";
 import { notice } from "../ui/notice.js";
 import { receive } from "./inbox.js";
 import { joinRoom } from "./join.js";
-import { openConversation } from "./navigation.js";
+import { openConversation, openNewGroupRoom } from "./navigation.js";
 import { stopTyping } from "./typing.js";
 
 const ACK_TIMEOUT_MS = 8000; // then a send shows "Not delivered" and a retry
@@ -36,10 +36,17 @@ export async function deliver(entry) {
   }, ACK_TIMEOUT_MS);
   if (!conn.isOpen) return;
   try {
+    const message = { message: entry.body, clientId: entry.clientId };
     const ack = entry.room
-      ? await conn.request("send_message", { room: entry.room, message: entry.body, clientId: entry.clientId })
-      : await conn.request("private_message", { toUsername: entry.peer, message: entry.body, clientId: entry.clientId });
-    if (!entry.room) {
+      ? await conn.request("send_message", { room: entry.room, ...message })
+      : entry.group
+        ? await conn.request("private_message", { toUsernames: entry.group, ...message })
+        : await conn.request("private_message", { toUsername: entry.peer, ...message });
+    if (entry.group) {
+      upsertRoom({ room: ack.room, kind: "group", members: [current.me, ...entry.group].sort() });
+      if (!current.room && sameGroup(current.group, entry.group)) openNewGroupRoom(ack.room);
+      joinRoom(ack.room);
+    } else if (!entry.room) {
       upsertRoom({ room: ack.room, kind: "direct", with: entry.peer });
       if (!current.room && current.peer === entry.peer) openConversation(ack.room);
       joinRoom(ack.room);

@@ -1,7 +1,7 @@
 // Messages sent but not yet acknowledged, by clientId. Each is resent after a
 // reconnect with the same clientId, so it is never stored twice.
 import { current } from "./current.js";
-import { roomState } from "./rooms.js";
+import { roomState, sameGroup } from "./rooms.js";
 
 export const outbox = new Map(); // clientId -> entry
 
@@ -15,8 +15,10 @@ export function queueMessage(body) {
   const room = current.room ? roomState(current.room) : null;
   const entry = {
     clientId: newClientId(),
-    room: room && room.kind !== "direct" ? current.room : null, // DMs: private_message
+    // A new DM or group (no room yet, or a DM's): private_message.
+    room: room && room.kind !== "direct" ? current.room : null,
     peer: current.peer,
+    group: current.room ? null : current.group,
     body,
     state: "sending",
     time: new Date().toISOString(),
@@ -33,6 +35,7 @@ export const pendingMessage = (entry) => ({
 
 // Whether the entry was written in the open conversation.
 export function pendingHere(entry) {
+  if (entry.group) return !current.room && sameGroup(entry.group, current.group);
   return current.room ? entry.room === current.room || (!entry.room && roomState(current.room).with === entry.peer)
     : !entry.room && entry.peer === current.peer;
 }

@@ -13,7 +13,7 @@ export function bindComposer({ maxLength: limit, onSend, onInput }) {
   $("composer").addEventListener("submit", (e) => {
     e.preventDefault();
     const body = input.value.trim();
-    if (!body || body.length > maxLength || (!current.room && !current.peer)) return;
+    if (!body || body.length > maxLength || (!current.room && !current.peer && !current.group)) return;
     input.value = "";
     composerChanged();
     onSend(body);

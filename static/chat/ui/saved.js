@@ -4,7 +4,7 @@
 import { conn } from "../connection.js";
 import { clock, el, richText } from "../render.js";
 import { current } from "../store/current.js";
-import { rooms, roomState } from "../store/rooms.js";
+import { conversationLabel, rooms, roomState } from "../store/rooms.js";
 import { $ } from "./dom.js";
 import { updateMessage } from "./messages.js";
 import { notice } from "./notice.js";
@@ -72,7 +72,10 @@ async function loadPage(before) {
 function savedItem(m) {
   const peer = rooms.get(m.room)?.with;
   const direct = m.room.startsWith("dm:");
-  const link = !direct
+  const group = rooms.get(m.room)?.kind === "group" ? rooms.get(m.room) : null;
+  const link = group
+    ? el("a", { href: `/rooms/${encodeURIComponent(m.room)}/`, text: conversationLabel(group) })
+    : !direct
     ? el("a", { href: `/rooms/${encodeURIComponent(m.room)}/`, text: `#${m.room}` })
     : peer
       ? el("a", { href: `/dm/${encodeURIComponent(peer)}/`, text: `@${peer}` })

@@ -2,13 +2,13 @@
 // document title carries the total.
 import { el } from "../render.js";
 import { current } from "../store/current.js";
-import { directRoomWith, online, rooms } from "../store/rooms.js";
+import { conversationLabel, directRoomWith, groupRoomWith, online, othersIn, rooms } from "../store/rooms.js";
 import { $ } from "./dom.js";
 import { personLink } from "./person.js";
 
 function navItem(cls, href, label, room, extra = {}) {
   const unread = room ? room.unread : 0;
-  const active = room ? room.name === current.room : extra.peer === current.peer && !current.room;
+  const active = room ? room.name === current.room : extra.active;
   const li = el("li", { class: cls, ...extra.data },
     el("a", { href, "data-nav": "" },
       extra.dot ? el("span", { class: "presence-dot", "aria-hidden": "true" }) : "",
@@ -23,22 +23,37 @@ function navItem(cls, href, label, room, extra = {}) {
 export function renderSidebar() {
   const peer = current.peer;
   const sorted = [...rooms.values()].sort((a, b) => a.name.localeCompare(b.name));
-  $("room-list").replaceChildren(...sorted.filter((r) => r.kind !== "direct").map((r) =>
+  $("room-list").replaceChildren(...sorted.filter((r) => r.kind === "public" || r.kind === "private").map((r) =>
     navItem("room-item", `/rooms/${encodeURIComponent(r.name)}/`, `${r.kind === "private" ? "🔒 " : "# "}${r.name}`, r,
       { data: { "data-room": r.name } })));
-  const dms = sorted.filter((r) => r.kind === "direct" && r.with);
-  const dmItems = dms.map((r) => navItem("dm-item", `/dm/${encodeURIComponent(r.with)}/`, r.with, r,
-    { data: { "data-user": r.with, "data-room": r.name }, dot: true, online: online.has(r.with) }));
-  if (peer && !directRoomWith(peer)) {
+  // Direct and group conversations, each named by its other people.
+  const dms = sorted.filter((r) => (r.kind === "direct" && r.with) || r.kind === "group")
+    .sort((a, b) => conversationLabel(a).localeCompare(conversationLabel(b)));
+  const dmItems = dms.map((r) => (r.kind === "group" ? groupItem(r.name, othersIn(r), r)
+    : navItem("dm-item", `/dm/${encodeURIComponent(r.with)}/`, r.with, r,
+      { data: { "data-user": r.with, "data-room": r.name }, dot: true, online: online.has(r.with) })));
+  if (peer && !current.room && !directRoomWith(peer)) {
     dmItems.push(navItem("dm-item", `/dm/${encodeURIComponent(peer)}/`, peer, null,
-      { data: { "data-user": peer }, dot: true, online: online.has(peer), peer }));
+      { data: { "data-user": peer }, dot: true, online: online.has(peer), active: true }));
   }
+  const group = current.group;
+  if (group && !current.room && !groupRoomWith(group)) dmItems.push(groupItem(null, group, null));
   $("dm-list").replaceChildren(...dmItems);
   $("people").replaceChildren(...[...online].sort().map((name) =>
     el("li", { class: "person online", "data-user": name }, personLink(name))));
   const total = [...rooms.values()].reduce((sum, r) => sum + r.unread, 0);
   const where = $("room-title").textContent;
   document.title = `${total ? `(${total}) ` : ""}${where ? `${where} · ` : ""}Chat`;
+}
+
+// A group conversation: `li.dm-item.group-item[data-members]`, named by its other
+// people, online when any of them is; with no room yet (`room` null), the open one.
+function groupItem(name, others, room) {
+  const href = name ? `/rooms/${encodeURIComponent(name)}/` : `/dm/?to=${others.map(encodeURIComponent).join(",")}`;
+  return navItem("dm-item group-item", href, others.join(", ") || "only you", room, {
+    data: { "data-members": others.join(","), ...(name ? { "data-room": name } : {}) },
+    dot: true, online: others.some((n) => online.has(n)), active: !room,
+  });
 }
 
 // On a phone the sidebar is a drawer, opened by the ☰ button.
