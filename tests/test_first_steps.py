@@ -81,3 +81,45 @@ async def test_someone_added_to_a_private_room_hears_it_at_once(amake_user, sock
         user=owner, room_name="plans", username="ana"
     )
     assert await a.events("room_added") == []
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_leaving_a_room_for_good_hands_it_over(amake_user, sockets):
+    """An owner leaves: every socket of theirs leaves the room and hears room_left,
+    the room leaves their list, and its longest-standing moderator owns it."""
+    olga, ben, mo = (
+        await amake_user("olga"),
+        await amake_user("ben"),
+        await amake_user("mo"),
+    )
+
+    @sync_to_async
+    def scene() -> None:
+        room = services.room_create(user=olga, name="club", kind=Room.Kind.PRIVATE)
+        services.membership_add(room=room, user=ben)
+        services.membership_add(room=room, user=mo, role=Membership.Role.MODERATOR)
+
+    await scene()
+    phone, laptop = await sockets(olga), await sockets(olga)
+    b = await sockets(ben)
+    for socket in (phone, laptop, b):
+        await socket.join("club")
+    reply = await phone.request("leave_conversation", {"room": "club"})
+    assert reply == {"status": "ok", "room": "club"}
+    for socket in (phone, laptop):
+        assert await socket.event("room_left") == {"room": "club"}
+    assert (await b.event("user_left"))["username"] == "olga"
+    rooms = (await laptop.request("list_rooms"))["rooms"]
+    assert "club" not in [r["room"] for r in rooms]
+    # Nothing more of the room reaches her, and a private room is closed to her.
+    await b.say("club", "still here")
+    assert await laptop.events("receive_message") == []
+    refused = await laptop.request("get_history", {"room": "club"})
+    assert (refused["status"], refused["code"]) == ("error", "not_found")
+
+    @sync_to_async
+    def roles() -> dict[str, str]:
+        members = Membership.objects.filter(room__name="club")
+        return dict(members.values_list("user__username", "role"))
+
+    assert await roles() == {"ben": "member", "mo": "owner"}

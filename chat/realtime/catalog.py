@@ -178,6 +178,10 @@ class RoomAdded(TypedDict):
     by: str | None  # who added the user; None: staff, or the site (default rooms)
 
 
+class RoomLeft(TypedDict):
+    room: str
+
+
 class RoomRead(TypedDict):
     room: str
     lastReadId: int
@@ -244,6 +248,7 @@ EVENTS: dict[str, type] = {
     "message_pinned": MessagePinned,
     "message_saved": MessageSaved,
     "room_added": RoomAdded,
+    "room_left": RoomLeft,
     "room_read": RoomRead,
     "user_joined": MemberMoved,
     "user_left": MemberMoved,

@@ -260,6 +260,11 @@ class Session:
                 await self.exit_room(joined)
             kicked = {key: event[key] for key in ("room", "reason", "by")}
             await self.send_frame(payloads.event_frame("kicked", kicked))
+        elif event["action"] == "left":  # the user left the room for good
+            if (joined := self.rooms.get(event["room"])) is not None:
+                await self.exit_room(joined)
+            room_left = payloads.event_frame("room_left", {"room": event["room"]})
+            await self.send_frame(room_left)
         elif event["action"] == "audience":
             await self.room_audience_changed(event["room"], event["audience"])
 

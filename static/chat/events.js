@@ -85,6 +85,9 @@ export const handlers = {
     joinRoom(d.room);
     notice(`${d.by ? `${d.by} added you` : "You were added"} to #${d.room}.`);
   },
+  room_left(d) {
+    leaveRoom(d.room); // for good, on this device or another
+  },
   room_read(d) {
     const room = roomState(d.room);
     room.unread = d.unread;

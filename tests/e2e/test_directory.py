@@ -119,3 +119,20 @@ def test_an_invited_member_sees_the_private_room_at_once(open_as, backend):
     expect(ben.page.locator("#notice")).to_contain_text(f"{a} added you to #{secret}")
     item.locator("a").click()
     expect(message(ben.page, "before ben was here")).to_be_visible()
+
+
+def test_leaving_a_room_for_good_takes_it_off_every_device(open_as, backend):
+    a, b = backend.users("ana", "ben")
+    room = backend.room(a, backend.unique("leaveme"), members=(b,))
+    phone = open_as(b, f"/rooms/{room}/")
+    laptop = open_as(b, "/")
+    item = laptop.page.locator(f"#room-list li.room-item[data-room='{room}']")
+    expect(item).to_have_count(1)
+    leave = phone.page.locator("#leave-conversation")
+    expect(leave).to_have_text("Leave room")
+    leave.click()  # the confirm() is accepted
+    expect(phone.page).to_have_url(re.compile(r"/$"))
+    expect(item).to_have_count(0)
+    expect(
+        phone.page.locator(f"#room-list li.room-item[data-room='{room}']")
+    ).to_have_count(0)

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from chat.domain import events
@@ -226,14 +226,47 @@ def conversation_get_or_create(*, user: User, others: list[User]) -> Room:
 
 @transaction.atomic
 def conversation_leave(*, user: User, room_name: str) -> Room:
-    """Take `user` out of a group conversation for good: they get nothing more of
-    it, and its members (and the user's other sockets) get group_updated."""
-    room, membership = room_for_member(user=user, name=room_name)
-    if not room.is_group:
-        raise ChatError("invalid", "only a group conversation can be left")
-    membership.delete()
-    _group_members_changed(room, left=user)
+    """Take `user` out of a group conversation, or a public or private room, for
+    good: they get nothing more of it. A group's members (and the user's other
+    sockets) get group_updated; a room's owner who leaves hands the room over
+    (owner_hand_over), and the user's sockets leave it and hear room_left."""
+    with transaction.atomic():
+        room, membership = room_for_member(user=user, name=room_name)
+        if room.is_direct:
+            raise ChatError("invalid", "a direct conversation cannot be left")
+        membership.delete()
+        if room.is_group:
+            _group_members_changed(room, left=user)
+            return room
+        if membership.role == Membership.Role.OWNER:
+            owner_hand_over(room)
+        events.control_on_commit([events.user_group(user.pk)], "left", room=room.name)
     return room
+
+
+def owner_hand_over(room: Room) -> Membership | None:
+    """Make the room's longest-standing moderator its owner, or else its
+    longest-standing member; None when nobody is left (staff moderate it)."""
+    heir = (
+        Membership.objects.filter(room=room)
+        .exclude(role=Membership.Role.OWNER)
+        .order_by(
+            # Moderators first, each group by seniority.
+            models.Case(models.When(role=Membership.Role.MODERATOR, then=0), default=1),
+            "joined_at",
+            "pk",
+        )
+        .first()
+    )
+    if (
+        heir is not None
+        and not Membership.objects.filter(
+            room=room, role=Membership.Role.OWNER
+        ).exists()
+    ):
+        heir.role = Membership.Role.OWNER
+        heir.save(update_fields=["role"])
+    return heir
 
 
 def _group_members_changed(room: Room, *, left: User | None = None) -> None:

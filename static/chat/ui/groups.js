@@ -44,7 +44,9 @@ export function bindGroups() {
   });
   $("leave-conversation").addEventListener("click", async () => {
     const name = current.room;
-    if (!name || !confirm("Leave this conversation? You will no longer get its messages.")) return;
+    if (!name) return;
+    const what = roomState(name).kind === "group" ? "this conversation" : `#${name}`;
+    if (!confirm(`Leave ${what}? You will no longer get its messages.`)) return;
     try {
       await conn.request("leave_conversation", { room: name });
       leaveRoom(name);

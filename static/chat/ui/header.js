@@ -20,7 +20,10 @@ export function renderHeader() {
   $("empty-state").hidden = open;
   for (const id of ["messages", "typing", "composer"]) $(id).hidden = !open;
   $("add-people").hidden = !isGroup;
-  $("leave-conversation").hidden = !(isGroup && room);
+  // Leaving for good: a group, or a public or private room we are a member of.
+  const leave = $("leave-conversation");
+  leave.hidden = !(room && (isGroup || (!isDirect && room.role)));
+  leave.textContent = isGroup ? "Leave conversation" : "Leave room";
   $("message-input").placeholder = title ? `Message ${title}` : "";
   const invite = $("invite");
   invite.hidden = !(room && room.kind === "private" && ["owner", "moderator"].includes(room.role));
