@@ -15,6 +15,10 @@ import pytest
 from websockets.frames import Frame, Opcode
 
 MESSAGES = 700
+UNMETERED = {
+    "CHAT_RATE_REQUESTS_PER_SECOND": "1000",
+    "CHAT_RATE_REQUESTS_BURST": "2000",
+}
 BODY = "é" * 3990  # about 8,000 bytes of UTF-8: near the longest message there is
 MIB = 1024 * 1024
 
@@ -60,7 +64,9 @@ async def test_a_reader_that_falls_behind_is_closed_and_resyncs_everything(
     make_cluster, close_clients, server
 ):
     cluster = make_cluster(workers=0)
-    worker = cluster.add_worker(server=server)
+    # Hundreds of sends in a few seconds: past the default request budget (50/s,
+    # burst 600), which this test is not about (a fast run failed on it).
+    worker = cluster.add_worker(server=server, **UNMETERED)
     ana, ben = cluster.users("ana", "ben")
     sender = await cluster.client(ana, 0)
     reader = await cluster.client(ben, 0)
@@ -102,7 +108,9 @@ async def test_a_client_asking_for_history_and_never_reading_is_closed(
     make_cluster, close_clients, server
 ):
     cluster = make_cluster(workers=0)
-    worker = cluster.add_worker(server=server)
+    # Hundreds of sends in a few seconds: past the default request budget (50/s,
+    # burst 600), which this test is not about (a fast run failed on it).
+    worker = cluster.add_worker(server=server, **UNMETERED)
     ana, ben = cluster.users("ana", "ben")
     room = cluster.backend.room(ana, f"long-{cluster.name}")
     cluster.backend.run(
