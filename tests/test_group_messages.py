@@ -1,8 +1,6 @@
 """Group conversations: private_message {toUsernames}, the group room it finds or
 makes, leave_conversation and group_updated, and everything a room does, in one."""
 
-import asyncio
-
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -13,6 +11,8 @@ from chat.domain import events, services
 from chat.domain.errors import ChatError
 from chat.domain.services import messages as messages_module
 from chat.models import Membership, Message, Room
+
+from .test_direct_messages import chatter, chatter_each, nothing
 
 User = get_user_model()
 
@@ -31,22 +31,6 @@ def members_of(name: str) -> tuple[str, list[str]]:
 @database_sync_to_async
 def counts() -> tuple[int, int]:
     return Room.objects.count(), Message.objects.count()
-
-
-async def chatter(socket) -> list[dict]:
-    return [f for f in await socket.drain() if f["event"] != "presence_update"]
-
-
-async def chatter_each(*sockets) -> dict[str, list[dict]]:
-    got = await asyncio.gather(*(chatter(s) for s in sockets))
-    return {
-        f"{s.username}#{i}": frames
-        for i, (s, frames) in enumerate(zip(sockets, got, strict=True))
-    }
-
-
-def nothing(*sockets) -> dict[str, list]:
-    return {f"{s.username}#{i}": [] for i, s in enumerate(sockets)}
 
 
 async def group(socket, to: list[str], message: str, **extra) -> dict:
