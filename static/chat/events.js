@@ -3,6 +3,7 @@
 import { receive } from "./actions/inbox.js";
 import { joinRoom } from "./actions/join.js";
 import { leaveRoom, openConversation, openNewGroupRoom } from "./actions/navigation.js";
+import { followed, threadRead, threadTyping, threadUpdated } from "./actions/replies.js";
 import { current } from "./store/current.js";
 import { applyReaction, changeMessage } from "./store/messages.js";
 import { holdSeq } from "./store/seq.js";
@@ -15,6 +16,7 @@ import { savedChanged } from "./ui/saved.js";
 import { updateMessage } from "./ui/messages.js";
 import { notice } from "./ui/notice.js";
 import { renderSidebar } from "./ui/sidebar.js";
+import { updateThreadMessage } from "./ui/thread.js";
 import { renderTyping } from "./ui/typing.js";
 
 const TYPING_STALE_MS = 5000; // drop someone's indicator whose "stopped" was lost
@@ -44,6 +46,8 @@ export const handlers = {
   },
   message_saved(d) {
     savedChanged(d);
+    const message = rooms.get(d.room)?.messages.get(d.id);
+    if (message) updateThreadMessage(message);
   },
   message_pinned(d) {
     messageChanged(d.room, d.id, { pinned: d.pinned }, d.seq);
@@ -54,8 +58,10 @@ export const handlers = {
     holdSeq(room, d.seq);
     const message = applyReaction(room, d, d.by === current.me ? d.on : undefined);
     if (message && d.room === current.room) updateMessage(message);
+    if (message) updateThreadMessage(message);
   },
   user_typing(d) {
+    if (d.threadId != null) return threadTyping(d); // the thread pane's, not the room's
     const room = roomState(d.room);
     clearTimeout(room.typers.get(d.username));
     if (d.isTyping) {
@@ -94,6 +100,15 @@ export const handlers = {
     room.lastReadId = d.lastReadId;
     renderSidebar();
   },
+  thread_updated(d) {
+    threadUpdated(d);
+  },
+  thread_followed(d) {
+    followed(d);
+  },
+  thread_read(d) {
+    threadRead(d);
+  },
   error(d) {
     notice(d.msg);
   },
@@ -127,4 +142,5 @@ function groupMessage(d) {
 function messageChanged(roomName, id, change, seq) {
   const message = changeMessage(roomState(roomName), id, change, seq);
   if (message && roomName === current.room) updateMessage(message);
+  if (message) updateThreadMessage(message);
 }

@@ -8,6 +8,8 @@ import { pickReaction, toggleReaction } from "./actions/reacting.js";
 import { renderAll } from "./actions/refresh.js";
 import { retry, send } from "./actions/sending.js";
 import { connected, disconnected } from "./actions/sync.js";
+import { closeThread, refreshThreads, startThreadTyping, threadsDown } from "./actions/replies.js";
+import { loadOlderReplies, openThreadIn, openThreadOf, sendReply, toggleFollow } from "./actions/threading.js";
 import { startTyping } from "./actions/typing.js";
 import { conn, useConnection } from "./connection.js";
 import { handlers } from "./events.js";
@@ -25,6 +27,8 @@ import { notice } from "./ui/notice.js";
 import { bindPins, togglePin } from "./ui/pins.js";
 import { bindSaved, toggleSave } from "./ui/saved.js";
 import { bindSidebarToggle } from "./ui/sidebar.js";
+import { bindThreadPane } from "./ui/thread.js";
+import { bindThreads } from "./ui/threads.js";
 import { showForbidden, showTransport } from "./ui/status.js";
 
 const app = $("app");
@@ -47,8 +51,14 @@ useConnection(connect({
   probeEveryMs: probeSeconds >= 1 ? probeSeconds * 1000 : undefined,
   onTransport: showTransport,
   onEvent: (event, data) => handlers[event]?.(data),
-  onOpen: connected,
-  onDown: disconnected,
+  onOpen: () => {
+    connected();
+    refreshThreads();
+  },
+  onDown: () => {
+    disconnected();
+    threadsDown();
+  },
   onForbidden: showForbidden,
   onUnauthenticated: () => {
     location.href = `${app.dataset.loginUrl}?next=${encodeURIComponent(location.pathname)}`;
@@ -60,7 +70,7 @@ bindComposer({ maxLength: Number(app.dataset.maxLength) || 4000, onSend: send, o
 onScrolledNearTop(() => {
   if (current.room) loadOlder(roomState(current.room));
 });
-bindMessageActions({
+const messageActions = {
   retry: (li) => retry(li.dataset.clientId),
   edit: startEditing,
   react: pickReaction,
@@ -72,7 +82,19 @@ bindMessageActions({
     confirmThen(button, "Delete for everyone?", () => {
       conn.request("delete_message", { id: Number(li.dataset.id) }).catch((err) => notice(err.msg || "Not connected."));
     }),
+  thread: (li, button) => openThreadOf(Number(li.dataset.threadId || li.dataset.id), button),
+};
+bindMessageActions(messageActions);
+bindMessageActions(messageActions, $("thread-messages"));
+bindThreadPane({
+  maxLength: Number(app.dataset.maxLength) || 4000,
+  onSend: sendReply,
+  onInput: startThreadTyping,
+  onFollow: toggleFollow,
+  onOlder: loadOlderReplies,
+  onClose: closeThread,
 });
+bindThreads({ onShow: refreshThreads, onOpen: openThreadIn });
 bindNavigation();
 bindSidebarToggle();
 bindPins();

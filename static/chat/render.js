@@ -102,6 +102,7 @@ export function messageItem(message, me, canPin = false) {
     el("div", { class: "body" }),
     el("button", { type: "button", class: "edited-mark", text: "(edited)", title: "Show earlier versions" }),
     el("div", { class: "reactions" }),
+    el("div", { class: "thread-bits" }),
     el("div", { class: "status" }),
     el("div", { class: "actions" }),
   );
@@ -149,9 +150,12 @@ export function updateMessageItem(li, message, me, canPin = false) {
   const focused = li.contains(document.activeElement) ? focusKey(document.activeElement) : null;
   const reactions = message.deleted ? [] : message.reactions || [];
   li.querySelector(".reactions").replaceChildren(...reactions.map(reactionButton));
+  if (message.threadId != null) li.dataset.threadId = message.threadId;
+  li.querySelector(".thread-bits").replaceChildren(...threadBits(message));
   const actions = [];
   if (!message.deleted && message.id != null) {
     actions.push(el("button", { type: "button", class: "react", text: "React", title: "Add a reaction" }));
+    actions.push(el("button", { type: "button", class: "reply-thread", text: "Reply in thread", title: "Reply in this message's thread" }));
     const save = message.saved ? "Saved" : "Save";
     const saveButton = el("button", { type: "button", class: "save", text: save, title: message.saved ? "Remove from saved messages" : "Save for later" });
     saveButton.setAttribute("aria-pressed", String(Boolean(message.saved)));
@@ -179,6 +183,32 @@ function refocus(li, key) {
   const pill = key.emoji && [...li.querySelectorAll("button.reaction")].find((b) => b.dataset.emoji === key.emoji);
   const target = pill || li.querySelector(`.actions button.${key.action || "react"}`) || li.querySelector(".actions button.react");
   target?.focus();
+}
+
+// A message's thread line in the room's list: "N replies" (who replied last,
+// and when) under a root, or "replied to a thread" on a reply sent to the room
+// too. Both open the thread pane (ui/messages.js passes their clicks on).
+export function threadBits(message) {
+  if (message.threadId != null) {
+    if (!message.alsoToRoom) return [];
+    return [el("button", { type: "button", class: "link thread-link", text: "replied to a thread", title: "Open the thread" })];
+  }
+  const count = message.replyCount || 0;
+  if (count === 0) return [];
+  const repliers = message.repliers || [];
+  const button = el(
+    "button",
+    { type: "button", class: "thread-summary", title: "Open the thread" },
+    el("span", { class: "reply-count", text: `${count} ${count === 1 ? "reply" : "replies"}` }),
+    repliers.length ? el("span", { class: "repliers", text: repliers.join(", ") }) : "",
+    message.lastReplyAt ? el("time", { class: "last-reply", dateTime: message.lastReplyAt, text: `last reply ${whenText(message.lastReplyAt)}` }) : "",
+  );
+  return [button];
+}
+
+function whenText(iso) {
+  if (dayKey(iso) === dayKey(null)) return clock(iso);
+  return `${dayLabel(iso)} ${clock(iso)}`;
 }
 
 // One emoji under a message: pressed when we reacted with it; a click toggles it.

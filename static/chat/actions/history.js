@@ -4,6 +4,7 @@ import { conn } from "../connection.js";
 import { current } from "../store/current.js";
 import { storeMessage } from "../store/messages.js";
 import { roomState } from "../store/rooms.js";
+import { roomFloor } from "../store/threads.js";
 import { listScrolls, renderMessages } from "../ui/messages.js";
 import { notice } from "../ui/notice.js";
 
@@ -37,7 +38,7 @@ async function loadHistory(room, before = null) {
 }
 
 export function loadOlder(room) {
-  if (room.hasMore && room.loaded) loadHistory(room, Math.min(...room.messages.keys()));
+  if (room.hasMore && room.loaded) loadHistory(room, roomFloor(room)); // not a thread's old messages
 }
 
 // Load older pages until the list can scroll (so scrolling up can load more).

@@ -7,9 +7,12 @@ import { adoptEcho, placeMessage } from "../ui/messages.js";
 import { renderSidebar } from "../ui/sidebar.js";
 import { renderTyping } from "../ui/typing.js";
 import { isViewing, markReadSoon } from "./reading.js";
+import { replyShown, replyTaken } from "./replies.js";
 
 // `live`: see storeMessage.
 export function takeMessage(room, m, live = true) {
+  if (m.threadId != null) replyTaken(room, m, live);
+  if (m.threadId != null && !m.alsoToRoom) return;
   if (!storeMessage(room, m, live)) return;
   if (isViewing(room)) markReadSoon(room);
   else room.unread += 1;
@@ -23,7 +26,8 @@ export function receive(roomName, m) {
     outbox.delete(m.clientId);
   }
   takeMessage(room, m);
-  if (room.name === current.room) {
+  if (m.threadId != null) replyShown(room, m, pending);
+  if (room.name === current.room && (m.threadId == null || m.alsoToRoom)) {
     adoptEcho(m.clientId, m.id);
     placeMessage(room.messages.get(m.id), Boolean(pending));
     renderTyping();

@@ -4,6 +4,7 @@ import { renderMembers } from "../ui/members.js";
 import { renderSidebar } from "../ui/sidebar.js";
 import { renderTyping } from "../ui/typing.js";
 import { showMessages } from "./history.js";
+import { followRoom } from "./replies.js";
 
 export function renderAll() {
   renderHeader();
@@ -11,4 +12,5 @@ export function renderAll() {
   renderMembers();
   renderTyping();
   renderSidebar();
+  followRoom(); // the thread pane, closed if its room is no longer open
 }

@@ -2,10 +2,11 @@
 // the echo, whichever comes first.
 import { conn } from "../connection.js";
 import { current } from "../store/current.js";
-import { outbox, pendingMessage, queueMessage } from "../store/outbox.js";
+import { outbox, pendingMessage, queueMessage, replyFields } from "../store/outbox.js";
 import { sameGroup, upsertRoom } from "../store/rooms.js";
 import { placeMessage, updateMessage } from "../ui/messages.js";
 import { notice } from "../ui/notice.js";
+import { updateThreadMessage } from "../ui/thread.js";
 import { receive } from "./inbox.js";
 import { joinRoom } from "./join.js";
 import { openConversation, openNewGroupRoom } from "./navigation.js";
@@ -36,7 +37,7 @@ export async function deliver(entry) {
   }, ACK_TIMEOUT_MS);
   if (!conn.isOpen) return;
   try {
-    const message = { message: entry.body, clientId: entry.clientId };
+    const message = { message: entry.body, clientId: entry.clientId, ...replyFields(entry) };
     const ack = entry.room
       ? await conn.request("send_message", { room: entry.room, ...message })
       : entry.group
@@ -54,7 +55,7 @@ export async function deliver(entry) {
     if (outbox.has(entry.clientId)) {
       receive(ack.room, {
         id: ack.messageId, room: ack.room, seq: ack.seq, username: current.me,
-        message: entry.body, time: ack.time, clientId: entry.clientId,
+        message: entry.body, time: ack.time, clientId: entry.clientId, ...replyFields(entry),
       });
     }
   } catch (err) {
@@ -73,4 +74,5 @@ export async function deliver(entry) {
 function setPending(entry, state) {
   entry.state = state;
   updateMessage(pendingMessage(entry));
+  if (entry.threadId) updateThreadMessage(pendingMessage(entry));
 }

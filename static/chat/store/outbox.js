@@ -27,10 +27,15 @@ export function queueMessage(body) {
   return entry;
 }
 
+// A reply's fields of its send_message (set by actions/threading.js sendReply).
+export const replyFields = (entry) =>
+  entry.threadId ? { threadId: entry.threadId, alsoToRoom: Boolean(entry.alsoToRoom) } : {};
+
 // The entry as a message, shown while it is on its way.
 export const pendingMessage = (entry) => ({
   id: null, clientId: entry.clientId, username: current.me, message: entry.body,
   time: entry.time, state: entry.state,
+  ...replyFields(entry),
 });
 
 // Whether the entry was written in the open conversation.

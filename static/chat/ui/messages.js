@@ -5,6 +5,7 @@ import { current } from "../store/current.js";
 import { messageKey } from "../store/messages.js";
 import { outbox, pendingHere, pendingMessage } from "../store/outbox.js";
 import { mayPin, roomState } from "../store/rooms.js";
+import { shownInRoom } from "../store/threads.js";
 import { $ } from "./dom.js";
 
 const RUN_GAP_MS = 5 * 60 * 1000;
@@ -17,8 +18,8 @@ export function renderMessages() {
   const anchorTop = anchor?.getBoundingClientRect().top;
   const stick = nearBottom();
   const room = current.room ? roomState(current.room) : null;
-  const list = room ? [...room.messages.values()].sort((a, b) => a.id - b.id) : [];
-  for (const entry of outbox.values()) if (pendingHere(entry)) list.push(pendingMessage(entry));
+  const list = room ? [...room.messages.values()].filter((m) => shownInRoom(room, m)).sort((a, b) => a.id - b.id) : [];
+  for (const entry of outbox.values()) if (pendingHere(entry) && (!entry.threadId || entry.alsoToRoom)) list.push(pendingMessage(entry));
   const keep = new Map();
   const children = [];
   let lastDay = null;
@@ -106,9 +107,10 @@ export function onScrolledNearTop(callback) {
 // A message's buttons: actions.retry(li), actions.edit(li), actions.delete(li),
 // actions.react(li, button) (pick an emoji), actions.toggleReaction(li, emoji),
 // actions.showEdits(li, button) (its earlier texts), actions.pin(li) (or unpin),
-// actions.save(li) (or forget).
-export function bindMessageActions(actions) {
-  messagesEl.addEventListener("click", (e) => {
+// actions.save(li) (or forget), actions.thread(li, button) (open its thread).
+// `list`: the room's (default) or another list of messages (the thread pane's).
+export function bindMessageActions(actions, list = messagesEl) {
+  list.addEventListener("click", (e) => {
     const button = e.target.closest("button");
     const li = e.target.closest("li.message");
     if (!button || !li) return;
@@ -120,6 +122,7 @@ export function bindMessageActions(actions) {
     else if (button.classList.contains("edited-mark")) actions.showEdits(li, button);
     else if (button.classList.contains("pin")) actions.pin(li);
     else if (button.classList.contains("save")) actions.save(li);
+    else if (button.matches(".reply-thread, .thread-summary, .thread-link")) actions.thread(li, button);
   });
 }
 
