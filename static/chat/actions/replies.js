@@ -133,18 +133,18 @@ function markThreadReadSoon() {
   markTimer = setTimeout(markThreadRead, 300);
 }
 
-export function closeThread() {
+export function closeThread({ refocus = true } = {}) {
   stopThreadTyping();
   openThread.id = null;
   openThread.room = null;
   threadsDown();
-  hideThreadPane();
+  hideThreadPane({ refocus });
 }
 
 // After the open conversation changed: the pane closed if its room is no longer
 // the open one.
 export function followRoom() {
-  if (openThread.id != null && openThread.room !== current.room) closeThread();
+  if (openThread.id != null && openThread.room !== current.room) closeThread({ refocus: false });
   else renderThread();
 }
 

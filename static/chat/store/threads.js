@@ -73,7 +73,8 @@ export function rootOf(room, rootId) {
 
 // A followed thread's state as the server says it (list_threads, thread_followed,
 // thread_read): its unread count is the truth, up to the last reply we know of.
-export function setThread({ room, id, root, following = true, unread, lastReadId }, known = null) {
+// (The server's events also carry `lastReplyId`, where the spec does not say so.)
+export function setThread({ room, id, root, following = true, unread, lastReadId, lastReplyId }, known = null) {
   if (!following) {
     threads.delete(id);
     return null;
@@ -84,7 +85,7 @@ export function setThread({ room, id, root, following = true, unread, lastReadId
   if (root) thread.root = root;
   if (unread != null) thread.unread = unread;
   if (lastReadId != null) thread.lastReadId = lastReadId;
-  const lastReply = Math.max(thread.root?.lastReplyId || 0, known?.lastReplyId || 0, lastReadId || 0);
+  const lastReply = Math.max(thread.root?.lastReplyId || 0, known?.lastReplyId || 0, lastReplyId || 0, lastReadId || 0);
   thread.counted = Math.max(thread.counted, lastReply);
   threads.set(id, thread);
   return thread;

@@ -14,7 +14,7 @@ const pane = $("thread-pane");
 const list = $("thread-messages");
 const input = $("thread-input");
 let nodes = new Map(); // message key -> <li>
-let opener = null; // what had focus when the pane opened
+let opener = null; // what had focus when the pane opened, and its message's id
 let maxLength = 4000;
 
 // hooks: onSend(body, alsoToRoom), onInput(text), onFollow(), onOlder(), onClose().
@@ -40,9 +40,9 @@ export function bindThreadPane({ maxLength: limit, onSend, onInput, onFollow, on
     fitInput();
     onInput(input.value);
   });
-  $("thread-follow").addEventListener("click", onFollow);
-  $("thread-close").addEventListener("click", onClose);
-  $("thread-back").addEventListener("click", onClose);
+  $("thread-follow").addEventListener("click", () => onFollow());
+  $("thread-close").addEventListener("click", () => onClose());
+  $("thread-back").addEventListener("click", () => onClose());
   pane.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && !e.defaultPrevented && !e.target.closest(".edit-input")) {
       e.preventDefault();
@@ -58,8 +58,10 @@ export const threadPaneOpen = () => !pane.hidden;
 
 // The pane shown (empty until the thread loads), focus in its composer.
 export function showThreadPane(from) {
-  if (pane.hidden) opener = from || document.activeElement;
-  else if (from) opener = from;
+  if (pane.hidden || from) {
+    const control = from || document.activeElement;
+    opener = { control, id: control?.closest?.("li.message")?.dataset.id };
+  }
   nodes = new Map();
   list.replaceChildren();
   pane.hidden = false;
@@ -68,15 +70,15 @@ export function showThreadPane(from) {
   input.focus();
 }
 
-export function hideThreadPane() {
+// `refocus`: focus back to the opener (not when the room it was in is left).
+export function hideThreadPane({ refocus = true } = {}) {
   if (pane.hidden) return;
   pane.hidden = true;
   $("app").classList.remove("thread-open");
   nodes = new Map();
   list.replaceChildren();
-  const back = opener?.isConnected && opener.offsetParent !== null ? opener : $("message-input");
+  if (refocus) back()?.focus();
   opener = null;
-  back?.focus();
 }
 
 // The pane redrawn from the store (nothing when closed); `toEnd`: scrolled to
@@ -145,6 +147,15 @@ export function adoptThreadEcho(clientId, id) {
     nodes.delete(`c${clientId}`);
     nodes.set(`m${id}`, echo);
   }
+}
+
+// The opener, or its message's new thread button if the message was redrawn,
+// or the message box.
+function back() {
+  const { control, id } = opener || {};
+  if (control?.isConnected && control.offsetParent !== null) return control;
+  const li = id && [...$("messages").querySelectorAll("li.message")].find((item) => item.dataset.id === id);
+  return li?.querySelector(".thread-summary, .thread-link") || li || $("message-input");
 }
 
 export function renderThreadTyping() {

@@ -1,0 +1,341 @@
+"""Threads in the web client: a thread started on someone's message, seen live
+("N replies"), replied to in the pane (also to the room), typing in it, the
+Threads view's unread counts; a reload and a dropped connection; the pane on a
+phone; light and dark; and the screenshots of it."""
+
+import re
+
+from playwright.sync_api import Locator, Page, expect
+
+from .conftest import PHONE
+from .helpers import (
+    assert_no_sideways_scroll,
+    every_look,
+    go_offline,
+    go_online,
+    message,
+    message_by_id,
+    messages,
+    named_users,
+    on_phone,
+    press,
+    screenshot,
+    send_delivered,
+    wait_connected,
+)
+
+
+def _pane(page: Page) -> Locator:
+    return page.locator("#thread-pane")
+
+
+def _replies(page: Page) -> Locator:
+    return page.locator("#thread-messages li.message:not(.thread-root)")
+
+
+def _reply(page: Page, text: str) -> Locator:
+    return _replies(page).filter(has_text=text)
+
+
+def _summary(item: Locator) -> Locator:
+    return item.locator("button.thread-summary")
+
+
+def _threads_badge(page: Page) -> Locator:
+    return page.locator("#threads-badge")
+
+
+def _both_here(one, other) -> None:
+    for me, them in ((one, other), (other, one)):
+        wait_connected(me.page)
+        expect(
+            me.page.locator(f"#members li[data-user='{them.username}']")
+        ).to_have_count(1)
+
+
+def _open_from_actions(item: Locator) -> None:
+    """ "Reply in thread" from the message's actions (a hover, or a tap on a phone)."""
+    if on_phone(item.page):
+        item.locator(".body").tap(position={"x": 2, "y": 2})
+    else:
+        item.hover()
+    button = item.locator("button.reply-thread")
+    expect(button).to_be_visible()
+    press(button)
+    expect(_pane(item.page)).to_be_visible()
+
+
+def _reply_in_pane(page: Page, text: str, *, also_to_room: bool = False) -> Locator:
+    box = page.locator("#thread-input")
+    if also_to_room:
+        page.locator("#thread-also").check()
+    box.fill(text)
+    box.press("Enter")
+    # By its client id, which it keeps (its text may be rendered as Markdown).
+    newest = page.locator("#thread-messages li.message.mine").last
+    expect(newest).to_have_attribute("data-client-id", re.compile(r"."))
+    client_id = newest.get_attribute("data-client-id")
+    sent = page.locator(f"#thread-messages li.message[data-client-id='{client_id}']")
+    expect(sent).to_have_attribute("data-state", "delivered")
+    expect(sent).to_have_attribute("data-id", re.compile(r"^\d+$"))
+    return sent
+
+
+def test_thread_started_replied_and_followed_live(open_as, backend):
+    a, b = backend.users("alice", "bob")
+    room = backend.room(b, backend.unique("lunch"), members=(a,))
+    alice = open_as(a, f"/rooms/{room}/")
+    bob = open_as(b, f"/rooms/{room}/")
+    _both_here(alice, bob)
+    root_id = send_delivered(bob.page, "Who is up for lunch?")
+    expect(_threads_badge(bob.page)).to_be_hidden()
+
+    # Alice starts a thread on Bob's message: the pane opens, its composer focused.
+    at_alice = message_by_id(alice.page, root_id)
+    _open_from_actions(at_alice)
+    pane = _pane(alice.page)
+    expect(pane).to_have_attribute("aria-labelledby", "thread-title")
+    expect(pane.locator("#thread-title")).to_have_text("Thread")
+    expect(alice.page.locator("#thread-input")).to_be_focused()
+    expect(pane.locator(f"li.thread-root[data-id='{root_id}']")).to_contain_text(
+        "Who is up for lunch?"
+    )
+    expect(alice.page.locator("#thread-also-label")).to_have_text(
+        f"Also send to #{room}"
+    )
+    _reply_in_pane(alice.page, "Me! Where to?")
+    # A reply stays out of the room's list, on both sides.
+    for page in (alice.page, bob.page):
+        expect(message(page, "Me! Where to?")).to_have_count(0)
+
+    # Bob sees "1 reply" live, by Alice, and follows the thread (his message).
+    at_bob = message_by_id(bob.page, root_id)
+    summary = _summary(at_bob)
+    expect(summary.locator(".reply-count")).to_have_text("1 reply")
+    expect(summary.locator(".repliers")).to_have_text(a)
+    expect(summary.locator("time.last-reply")).to_have_text(re.compile(r"last reply"))
+    expect(_summary(at_alice).locator(".reply-count")).to_have_text("1 reply")
+    expect(_threads_badge(bob.page)).to_have_text("1")
+
+    # He opens it: Alice's reply after a "New" divider, and it is read.
+    summary.click()
+    expect(_pane(bob.page)).to_be_visible()
+    expect(bob.page.locator("#thread-input")).to_be_focused()
+    expect(_reply(bob.page, "Me! Where to?")).to_have_count(1)
+    expect(bob.page.locator("#thread-messages li.new-divider")).to_have_count(1)
+    order = bob.page.eval_on_selector_all(
+        "#thread-messages > li",
+        "els => els.map(e => e.classList.contains('new-divider') ? 'NEW' "
+        ": (e.querySelector('.body')?.textContent || '').trim())",
+    )
+    assert order.index("NEW") == order.index("Me! Where to?") - 1, order
+    expect(_threads_badge(bob.page)).to_be_hidden()
+    expect(bob.page.locator("#thread-follow")).to_have_text("Unfollow")
+
+    # Typing in the thread shows in its pane only, not in the room's line.
+    alice.page.locator("#thread-input").press_sequentially("Hm", delay=20)
+    expect(bob.page.locator("#thread-typing")).to_have_text(f"{a} is typing…")
+    expect(bob.page.locator("#typing")).to_have_text("")
+    alice.page.locator("#thread-input").fill("")
+
+    # Bob answers, to the room too: in both panes and both room lists, marked.
+    _reply_in_pane(bob.page, "Noon, at the usual place", also_to_room=True)
+    expect(_reply(alice.page, "Noon, at the usual place")).to_have_count(1)
+    for page in (alice.page, bob.page):
+        in_room = message(page, "Noon, at the usual place")
+        expect(in_room).to_have_count(1)
+        expect(in_room.locator("button.thread-link")).to_have_text(
+            "replied to a thread"
+        )
+        expect(
+            _summary(message_by_id(page, root_id)).locator(".reply-count")
+        ).to_have_text("2 replies")
+    expect(bob.page.locator("#thread-typing")).to_have_text("")
+
+    # Escape closes the pane, and focus goes back to what opened it.
+    bob.page.locator("#thread-input").press("Escape")
+    expect(_pane(bob.page)).to_be_hidden()
+    expect(
+        bob.page.locator(f"#messages li.message[data-id='{root_id}'] .thread-summary")
+    ).to_be_focused()
+
+    # A reply while his pane is closed: counted in Threads, once.
+    _reply_in_pane(alice.page, "I'll book a table")
+    expect(_threads_badge(bob.page)).to_have_text("1")
+    expect(
+        _summary(message_by_id(bob.page, root_id)).locator(".repliers")
+    ).to_have_text(f"{a}, {b}")
+    _reply_in_pane(alice.page, "For four")
+    expect(_threads_badge(bob.page)).to_have_text("2")
+
+    # The Threads view lists it with its count; a click opens it and reads it.
+    bob.page.locator("#threads-toggle").click()
+    item = bob.page.locator(f"#threads-list li.thread-item[data-id='{root_id}']")
+    expect(item).to_have_attribute("data-room", room)
+    expect(item.locator(".reply-count")).to_have_text("4 replies")
+    expect(item.locator(".badge")).to_have_text("2")
+    expect(item.locator(".thread-root-text")).to_have_text("Who is up for lunch?")
+    item.locator("button.thread-open").click()
+    expect(bob.page.locator("#threads-panel")).to_be_hidden()
+    expect(_pane(bob.page)).to_be_visible()
+    expect(_replies(bob.page)).to_have_count(4)
+    expect(_threads_badge(bob.page)).to_be_hidden()
+
+    # Kept: after a reload the room hides the thread's own replies, shows the one
+    # sent to the room too, and nothing is unread.
+    bob.page.reload()
+    wait_connected(bob.page)
+    at_bob = message_by_id(bob.page, root_id)
+    expect(_summary(at_bob).locator(".reply-count")).to_have_text("4 replies")
+    expect(message(bob.page, "Noon, at the usual place")).to_have_count(1)
+    expect(message(bob.page, "For four")).to_have_count(0)
+    expect(_threads_badge(bob.page)).to_be_hidden()
+    _summary(at_bob).click()
+    expect(_replies(bob.page)).to_have_count(4)
+    expect(bob.page.locator("#thread-messages li.new-divider")).to_have_count(0)
+
+    # Unfollowing: Alice's next reply is not counted for him.
+    bob.page.locator("#thread-follow").click()
+    expect(bob.page.locator("#thread-follow")).to_have_text("Follow")
+    bob.page.locator("#thread-close").click()
+    _reply_in_pane(alice.page, "Booked")
+    expect(
+        _summary(message_by_id(bob.page, root_id)).locator(".reply-count")
+    ).to_have_text("5 replies")
+    expect(_threads_badge(bob.page)).to_be_hidden()
+
+
+def test_replies_missed_while_offline_arrive_in_their_thread(open_as, backend):
+    a, b = backend.users("alice", "bob")
+    room = backend.room(a, backend.unique("resync"), members=(b,))
+    backend.messages(room, [(a, "Plan for Friday")])
+    alice = open_as(a, f"/rooms/{room}/")
+    bob = open_as(b, None)
+    bob.page.clock.install()  # for go_offline
+    bob.goto(f"/rooms/{room}/")
+    _both_here(alice, bob)
+    root = message(bob.page, "Plan for Friday")
+    root_id = root.get_attribute("data-id")
+
+    go_offline(bob.page)
+    _open_from_actions(message_by_id(alice.page, root_id))
+    _reply_in_pane(alice.page, "Only in the thread")
+    _reply_in_pane(alice.page, "Also in the room", also_to_room=True)
+    go_online(bob.page)
+
+    # The resync brings both: the root's count, the room's copy of one.
+    expect(_summary(root).locator(".reply-count")).to_have_text("2 replies")
+    expect(message(bob.page, "Also in the room")).to_have_count(1)
+    expect(message(bob.page, "Only in the thread")).to_have_count(0)
+    _summary(root).click()
+    expect(_replies(bob.page)).to_have_count(2)
+    expect(_replies(bob.page).first).to_contain_text("Only in the thread")
+
+
+def test_thread_pane_on_a_phone(open_as, backend):
+    a, b = backend.users("alice", "bob")
+    room = backend.room(a, backend.unique("phone"), members=(b,))
+    backend.messages(room, [(a, "Anyone seen the keys?")])
+    bob = open_as(b, f"/rooms/{room}/", viewport=PHONE, color_scheme="dark")
+    wait_connected(bob.page)
+    root = message(bob.page, "Anyone seen the keys?")
+    _open_from_actions(root)
+    pane = _pane(bob.page)
+    box = pane.bounding_box()
+    assert box and box["width"] >= PHONE["width"] - 1, box
+    expect(bob.page.locator("#thread-back")).to_be_visible()
+    expect(bob.page.locator("#thread-close")).to_be_hidden()
+    _reply_in_pane(bob.page, "On the hook by the door")
+    assert_no_sideways_scroll(bob.page)
+    expect(bob.page.locator("#thread-input")).to_be_in_viewport()
+    bob.page.locator("#thread-back").tap()
+    expect(pane).to_be_hidden()
+    expect(messages(bob.page).first).to_be_visible()
+    expect(_summary(root).locator(".reply-count")).to_have_text("1 reply")
+
+
+# WCAG AA: 4.5:1 for text (what the thread UI adds, on its real background).
+CONTRAST_JS = """els => els.filter(e => e.offsetParent !== null).map(e => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => {
+    v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  }).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let node = e, bg = null;
+  while (node && node.nodeType === 1) {
+    const c = rgb(getComputedStyle(node).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) { bg = c; break; }
+    node = node.parentElement;
+  }
+  bg = bg || [255, 255, 255];
+  const [l1, l2] = [lum(rgb(getComputedStyle(e).color)), lum(bg)].sort((x, y) => y - x);
+  return [e.className || e.id || e.tagName, (l1 + 0.05) / (l2 + 0.05)];
+})"""
+
+CONTRASTED = (
+    ".thread-summary .reply-count, .thread-summary .repliers, "
+    ".thread-summary .last-reply, .thread-link, #thread-title, #thread-room, "
+    "#thread-follow, .new-divider span, .thread-divider span, .also, "
+    "#thread-messages .body, #thread-typing"
+)
+
+
+def _unread_again(backend, username: str, root_id: str) -> None:
+    """The thread unread again for `username` (each look opens it, reading it)."""
+    backend.run(
+        "from chat.models import ThreadFollow\n"
+        "ThreadFollow.objects.filter(user__username=data['user'], root_id=data['root'])"
+        ".update(last_read_id=0)\n",
+        user=username,
+        root=int(root_id),
+    )
+
+
+def test_thread_screenshots(open_as, backend):
+    """docs/screenshots/thread-pane-{light,dark}[-phone].png: a room with a
+    thread open beside it, one reply new, someone typing in it."""
+    maya, leo, ines = named_users(backend, "maya", "leo", "ines")
+    room = backend.room(maya, "launch", topic="Launch week", members=(leo, ines))
+    backend.messages(
+        room,
+        [
+            (maya, "Launch checklist is in the doc. Anything missing?"),
+            (leo, "The status page needs the new region."),
+            (maya, "Good catch, adding it."),
+        ],
+    )
+    writer = open_as(leo, f"/rooms/{room}/")
+    wait_connected(writer.page)
+    root = message(writer.page, "Launch checklist")
+    root_id = root.get_attribute("data-id")
+    _open_from_actions(root)
+    _reply_in_pane(writer.page, "Release notes: **draft** is up, reviews welcome")
+    _reply_in_pane(writer.page, "And the rollback plan?", also_to_room=True)
+    typer = open_as(ines, f"/rooms/{room}/")
+    wait_connected(typer.page)
+    _summary(message_by_id(typer.page, root_id)).click()
+    _reply_in_pane(typer.page, "Rollback is step 7, tested on staging")
+
+    shots = []
+    for page, look in every_look(open_as, maya, f"/rooms/{room}/"):
+        at_root = message_by_id(page, root_id)
+        expect(_summary(at_root).locator(".reply-count")).to_have_text("3 replies")
+        expect(_threads_badge(page)).to_have_text("3")
+        press(_summary(at_root))
+        expect(_replies(page)).to_have_count(3)
+        typer.page.locator("#thread-input").press_sequentially("x", delay=0)
+        expect(page.locator("#thread-typing")).to_have_text(f"{ines} is typing…")
+        assert_no_sideways_scroll(page)
+        low = [
+            (name, round(ratio, 2))
+            for name, ratio in page.eval_on_selector_all(CONTRASTED, CONTRAST_JS)
+            if ratio < 4.5
+        ]
+        assert not low, f"{look}: contrast below 4.5:1: {low}"
+        screenshot(page, f"thread-pane-{look}")
+        shots.append(look)
+        typer.page.locator("#thread-input").fill("")
+        typer.page.wait_for_timeout(
+            1700
+        )  # "stopped typing" sent: the next look hears it start
+        _unread_again(backend, maya, root_id)
+    assert shots == ["light", "dark", "light-phone", "dark-phone"]
