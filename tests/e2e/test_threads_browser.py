@@ -339,3 +339,64 @@ def test_thread_screenshots(open_as, backend):
         )  # "stopped typing" sent: the next look hears it start
         _unread_again(backend, maya, root_id)
     assert shots == ["light", "dark", "light-phone", "dark-phone"]
+
+
+def _replies_stored(backend, room: str, root_id: int, author: str, count: int) -> None:
+    """`count` replies by `author` under `root_id`, stored the quick way."""
+    backend.run(
+        "from django.contrib.auth import get_user_model\n"
+        "from chat.domain import services\n"
+        "user = get_user_model().objects.get(username=data['author'])\n"
+        "for i in range(data['count']):\n"
+        "    services.message_send(user=user, room_name=data['room'],"
+        " body=f'reply {i + 1}', thread_id=data['root'])\n",
+        room=room,
+        root=root_id,
+        author=author,
+        count=count,
+    )
+
+
+def test_a_long_thread_of_an_old_message(open_as, backend):
+    """A thread whose root is older than the room's first page, opened from the
+    Threads view: its replies page back as the pane is scrolled up, and the root
+    shows in the room's list only once its history is scrolled back to it."""
+    a, b = backend.users("alice", "bob")
+    room = backend.room(a, backend.unique("long"), members=(b,))
+    (root_id,) = backend.messages(room, [(a, "The old question")])
+    backend.messages(room, [(b, f"chatter {i}") for i in range(55)])
+    _replies_stored(backend, room, root_id, b, 60)
+    alice = open_as(a, f"/rooms/{room}/")
+    wait_connected(alice.page)
+    expect(messages(alice.page)).to_have_count(50)
+    expect(_threads_badge(alice.page)).to_have_text("60")
+
+    alice.page.locator("#threads-toggle").click()
+    alice.page.locator(
+        f"#threads-list li.thread-item[data-id='{root_id}'] button.thread-open"
+    ).click()
+    expect(_replies(alice.page)).to_have_count(50)
+    expect(_replies(alice.page).last).to_have_text(re.compile("reply 60"))
+    expect(_threads_badge(alice.page)).to_be_hidden()
+    # The room's list is as it was: the old root is not stuck on top of it.
+    expect(message_by_id(alice.page, str(root_id))).to_have_count(0)
+    expect(messages(alice.page)).to_have_count(50)
+
+    # Scrolled up, the pane brings the older replies, in order.
+    alice.page.locator("#thread-messages").evaluate("el => { el.scrollTop = 0; }")
+    expect(_replies(alice.page)).to_have_count(60)
+    texts = alice.page.eval_on_selector_all(
+        "#thread-messages li.message:not(.thread-root) .body",
+        "els => els.map(e => e.textContent.trim())",
+    )
+    assert texts == [f"reply {i + 1}" for i in range(60)], texts
+
+    # The room's list, scrolled back, reaches the root: shown once, in its place.
+    for _ in range(3):
+        alice.page.locator("#messages").evaluate("el => { el.scrollTop = 0; }")
+        alice.page.wait_for_timeout(300)
+    expect(messages(alice.page)).to_have_count(56)
+    expect(messages(alice.page).first).to_have_attribute("data-id", str(root_id))
+    expect(
+        _summary(message_by_id(alice.page, str(root_id))).locator(".reply-count")
+    ).to_have_text("60 replies")
