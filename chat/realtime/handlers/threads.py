@@ -3,33 +3,19 @@ send_message with `threadId`: chat.realtime.handlers.messages)."""
 
 from typing import Any
 
-from django.conf import settings
-
 from chat.domain.selectors.threads import THREADS_LISTED, followed_threads, thread_page
 from chat.domain.services import threads
 from chat.realtime import protocol
 from chat.realtime.dispatch import Reply, handles, rows_cost
-from chat.realtime.handlers.history import history_cost
+from chat.realtime.handlers.history import history_cost, page_fields
 from chat.realtime.session import Session
 
 
 @handles("get_thread", cost=history_cost)
 async def get_thread(session: Session, data: dict[str, Any]) -> Reply:
     message_id = protocol.int_field(data, "id", minimum=1)
-    before = protocol.int_field(data, "before", required=False, minimum=1)
-    limit = protocol.int_field(
-        data,
-        "limit",
-        required=False,
-        minimum=1,
-        maximum=settings.CHAT_HISTORY_MAX_PAGE,
-    )
     page = await session.call(
-        thread_page,
-        user=session.user,
-        message_id=message_id,
-        before_id=before,
-        limit=limit or settings.CHAT_HISTORY_PAGE,
+        thread_page, user=session.user, message_id=message_id, **page_fields(data)
     )
     return {"status": "ok", **page}
 
