@@ -97,6 +97,9 @@ export function renderThread({ toEnd = false } = {}) {
   renderThreadTyping();
   const root = rootOf(room, openThread.id);
   if (!room || !root) return;
+  // A deleted root keeps its thread readable, but takes no new replies.
+  $("thread-composer").hidden = Boolean(root.deleted);
+  $("thread-closed").hidden = !root.deleted;
   const stick = nearBottom();
   const fromBottom = list.scrollHeight - list.scrollTop;
   const canPin = mayPin(room);
@@ -135,6 +138,7 @@ function item(m, canPin, keep, extraClass = "") {
 // One message's item brought up to date, if the pane shows it.
 export function updateThreadMessage(m) {
   if (pane.hidden) return;
+  if (m.id === openThread.id && m.deleted) return renderThread(); // its composer goes
   const li = nodes.get(messageKey(m));
   const room = rooms.get(openThread.room);
   if (li) updateMessageItem(li, m, current.me, Boolean(room) && mayPin(room));
