@@ -10,6 +10,7 @@ from playwright.sync_api import Locator, Page, expect
 from .conftest import PHONE
 from .helpers import (
     assert_no_sideways_scroll,
+    emoji_button,
     every_look,
     go_offline,
     go_online,
@@ -18,7 +19,9 @@ from .helpers import (
     messages,
     named_users,
     on_phone,
+    open_emoji_picker,
     press,
+    reaction,
     screenshot,
     send_delivered,
     wait_connected,
@@ -366,15 +369,17 @@ def test_a_long_thread_of_an_old_message(open_as, backend):
     (root_id,) = backend.messages(room, [(a, "The old question")])
     backend.messages(room, [(b, f"chatter {i}") for i in range(55)])
     _replies_stored(backend, room, root_id, b, 60)
-    alice = open_as(a, f"/rooms/{room}/")
+    alice = open_as(a, "/")
     wait_connected(alice.page)
-    expect(messages(alice.page)).to_have_count(50)
     expect(_threads_badge(alice.page)).to_have_text("60")
 
+    # From the Threads view with no room open: the room opens, and the thread.
     alice.page.locator("#threads-toggle").click()
     alice.page.locator(
         f"#threads-list li.thread-item[data-id='{root_id}'] button.thread-open"
     ).click()
+    expect(alice.page).to_have_url(re.compile(rf"/rooms/{room}/$"))
+    expect(alice.page.locator("#room-title")).to_have_text(f"#{room}")
     expect(_replies(alice.page)).to_have_count(50)
     expect(_replies(alice.page).last).to_have_text(re.compile("reply 60"))
     expect(_threads_badge(alice.page)).to_be_hidden()
@@ -400,3 +405,68 @@ def test_a_long_thread_of_an_old_message(open_as, backend):
     expect(
         _summary(message_by_id(alice.page, str(root_id))).locator(".reply-count")
     ).to_have_text("60 replies")
+
+
+def test_replies_are_reacted_to_edited_saved_and_deleted_in_the_pane(open_as, backend):
+    a, b = backend.users("alice", "bob")
+    room = backend.room(a, backend.unique("acts"), members=(b,))
+    (root_id,) = backend.messages(room, [(a, "Retro notes")])
+    alice = open_as(a, f"/rooms/{room}/")
+    bob = open_as(b, f"/rooms/{room}/", color_scheme="dark")
+    _both_here(alice, bob)
+    _open_from_actions(message_by_id(bob.page, str(root_id)))
+    _open_from_actions(message_by_id(alice.page, str(root_id)))
+    mine = _reply_in_pane(bob.page, "We should ship smaller")
+    reply_id = mine.get_attribute("data-id")
+    at_alice = alice.page.locator(f"#thread-messages li.message[data-id='{reply_id}']")
+    expect(at_alice).to_contain_text("We should ship smaller")
+
+    # Alice reacts in her pane; both panes show the pill.
+    picker = open_emoji_picker(at_alice)
+    picker.locator("input").fill("thumbs")
+    emoji_button(picker, "thumbs_up").click()
+    expect(reaction(at_alice, "👍")).to_have_attribute("aria-pressed", "true")
+    expect(reaction(mine, "👍").locator(".reaction-count")).to_have_text("1")
+
+    # She saves it: it is in her Saved list, from the thread.
+    at_alice.hover()
+    at_alice.locator("button.save").click()
+    expect(at_alice.locator("button.save")).to_have_attribute("aria-pressed", "true")
+
+    # Bob edits his reply in the pane; Alice sees it live.
+    mine.hover()
+    mine.locator("button.edit").click()
+    editor = mine.locator("textarea.edit-input")
+    editor.fill("We should ship smaller, and more often")
+    editor.press("Enter")
+    expect(at_alice.locator(".body")).to_have_text(
+        "We should ship smaller, and more often"
+    )
+    expect(at_alice).to_have_class(re.compile(r"\bedited\b"))
+    # Escape in the editor cancels the edit, not the pane.
+    mine.hover()
+    mine.locator("button.edit").click()
+    mine.locator("textarea.edit-input").press("Escape")
+    expect(_pane(bob.page)).to_be_visible()
+
+    # He deletes it: gone for both, and the root's count drops.
+    mine.hover()
+    mine.locator("button.delete").click()
+    mine.locator("button.delete").click()
+    expect(at_alice).to_have_class(re.compile(r"\bdeleted\b"))
+    expect(at_alice.locator(".body")).to_have_text("This message was deleted.")
+    expect(alice.page.locator("#thread-messages li.thread-divider")).to_have_text(
+        "0 replies"
+    )
+    expect(_summary(message_by_id(alice.page, str(root_id)))).to_have_count(0)
+
+    # A deleted root: the thread stays readable, its composer gone.
+    _reply_in_pane(alice.page, "Still worth discussing")
+    root = message_by_id(alice.page, str(root_id))
+    root.hover()
+    root.locator("button.delete").click()
+    root.locator("button.delete").click()
+    expect(alice.page.locator("#thread-composer")).to_be_hidden()
+    expect(alice.page.locator("#thread-closed")).to_be_visible()
+    expect(_reply(bob.page, "Still worth discussing")).to_have_count(1)
+    expect(bob.page.locator("#thread-composer")).to_be_hidden()
