@@ -14,6 +14,11 @@ const pane = $("thread-pane");
 const list = $("thread-messages");
 const input = $("thread-input");
 let nodes = new Map(); // message key -> <li>
+// The list's other rows, kept so that a new reply only appends (the list is a
+// live region: a screen reader hears what is added, not the thread again).
+const countRow = el("li", { class: "thread-divider" }, el("span"));
+const moreRow = el("li", { class: "thread-more muted", text: "Scroll up for older replies" });
+const newRow = el("li", { class: "new-divider" }, el("span", { text: "New" }));
 let opener = null; // what had focus when the pane opened, and its message's id
 let maxLength = 4000;
 
@@ -110,18 +115,24 @@ export function renderThread({ toEnd = false } = {}) {
   const keep = new Map();
   const children = [item(root, canPin, keep, "thread-root")];
   const count = replies.filter((m) => m.id != null && !m.deleted).length;
-  children.push(el("li", { class: "thread-divider" }, el("span", { text: `${count} ${count === 1 ? "reply" : "replies"}` })));
-  if (openThread.hasMore) children.push(el("li", { class: "thread-more muted", text: "Scroll up for older replies" }));
+  countRow.firstChild.textContent = `${count} ${count === 1 ? "reply" : "replies"}`;
+  children.push(countRow);
+  if (openThread.hasMore) children.push(moreRow);
   let marked = false;
   for (const m of replies) {
     if (!marked && m.id != null && m.id > openThread.lastReadId && m.username !== current.me && !m.deleted) {
-      children.push(el("li", { class: "new-divider", "aria-label": "New replies" }, el("span", { text: "New" })));
+      children.push(newRow);
       marked = true;
     }
     children.push(item(m, canPin, keep));
   }
   nodes = keep;
-  list.replaceChildren(...children);
+  const shown = [...list.children];
+  if (shown.length <= children.length && shown.every((node, i) => node === children[i])) {
+    list.append(...children.slice(shown.length));
+  } else {
+    list.replaceChildren(...children);
+  }
   list.scrollTop = stick || toEnd ? list.scrollHeight : list.scrollHeight - fromBottom;
 }
 
