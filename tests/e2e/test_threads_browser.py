@@ -154,6 +154,8 @@ def test_thread_started_replied_and_followed_live(open_as, backend):
             _summary(message_by_id(page, root_id)).locator(".reply-count")
         ).to_have_text("2 replies")
     expect(bob.page.locator("#thread-typing")).to_have_text("")
+    # "replied to a thread" on his own (tinted) message is legible.
+    _assert_contrast(bob.page, "#messages li.mine .thread-link", "own reply")
 
     # Escape closes the pane, and focus goes back to what opened it.
     bob.page.locator("#thread-input").press("Escape")
@@ -282,6 +284,21 @@ CONTRASTED = (
 )
 
 
+def _assert_contrast(page: Page, selector: str, label: str) -> None:
+    low = [
+        (name, round(ratio, 2))
+        for name, ratio in page.eval_on_selector_all(selector, CONTRAST_JS)
+        if ratio < 4.5
+    ]
+    assert not low, f"{label}: contrast below 4.5:1: {low}"
+
+
+THREADS_VIEW = (
+    "#threads-panel h2, .thread-where, #threads-list .author, "
+    "#threads-list .reply-count, #threads-list time, .thread-root-text"
+)
+
+
 def _unread_again(backend, username: str, root_id: str) -> None:
     """The thread unread again for `username` (each look opens it, reading it)."""
     backend.run(
@@ -328,14 +345,13 @@ def test_thread_screenshots(open_as, backend):
         typer.page.locator("#thread-input").press_sequentially("x", delay=0)
         expect(page.locator("#thread-typing")).to_have_text(f"{ines} is typing…")
         assert_no_sideways_scroll(page)
-        low = [
-            (name, round(ratio, 2))
-            for name, ratio in page.eval_on_selector_all(CONTRASTED, CONTRAST_JS)
-            if ratio < 4.5
-        ]
-        assert not low, f"{look}: contrast below 4.5:1: {low}"
+        _assert_contrast(page, CONTRASTED, look)
         screenshot(page, f"thread-pane-{look}")
         shots.append(look)
+        # The Threads view too (over the room; the pane stays).
+        page.locator("#threads-toggle").evaluate("el => el.click()")
+        expect(page.locator("#threads-list li.thread-item")).to_have_count(1)
+        _assert_contrast(page, THREADS_VIEW, f"{look}, Threads")
         typer.page.locator("#thread-input").fill("")
         typer.page.wait_for_timeout(
             1700
