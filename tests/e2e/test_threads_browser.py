@@ -261,7 +261,8 @@ def test_thread_pane_on_a_phone(open_as, backend):
 
 # WCAG AA: 4.5:1 for text (what the thread UI adds, on its real background).
 CONTRAST_JS = """els => els.filter(e => e.offsetParent !== null).map(e => {
-  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number)
+    .map((v, i) => (c.startsWith("color(") && i < 3 ? v * 255 : v));
   const lum = ([r, g, b]) => [r, g, b].map(v => {
     v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
   }).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
