@@ -6,10 +6,12 @@ import { messageKey } from "../store/messages.js";
 import { outbox, pendingHere, pendingMessage } from "../store/outbox.js";
 import { mayPin, roomState } from "../store/rooms.js";
 import { $ } from "./dom.js";
+import { bindRoving } from "./roving.js";
 
 const RUN_GAP_MS = 5 * 60 * 1000;
 const messagesEl = $("messages");
 let nodes = new Map(); // message key -> <li>, for the open room
+bindRoving(messagesEl); // one tab stop for the whole list, arrows within it
 
 // Rebuild the list from the store, keeping the first visible message in place.
 export function renderMessages() {
