@@ -61,11 +61,19 @@ def test_the_pane_lists_every_member_online_first(open_as, backend):
     # A plain member has no moderation menu, and is not told who is muted.
     expect(page.locator("#members button.moderate")).to_have_count(0)
 
-    # Dia comes online: she moves up among those online.
-    open_as(dia, f"/rooms/{room}/")
+    # Dia comes online, over long-polling: she moves up among those online, and
+    # her pane, from the same request over the other transport, lists everyone.
+    polling = open_as(dia, f"/rooms/{room}/?transport=poll").page
+    expect(polling.locator("#transport-indicator")).to_be_visible()
     expect(row(page, dia)).to_have_class(has_class("online"))
     expect(page.locator("#members-count")).to_have_text("3 of 4 online")
     assert member_names(page) == [ana, ben, dia, cat]
+    expect(polling.locator("#members-count")).to_have_text("3 of 4 online")
+    assert member_names(polling) == [ana, ben, dia, cat]
+    # A moderator: the menu for the plain members, not for the owner.
+    expect(polling.locator("#members button.moderate")).to_have_count(2)
+    expect(row(polling, cat).locator("button.moderate")).to_have_count(1)
+    expect(row(polling, ana).locator("button.moderate")).to_have_count(0)
 
     # Ana closes her browser: still a member, now offline, below those online.
     them.close()

@@ -27,7 +27,6 @@ export function moderation(name, changed) {
   if (open && open.room !== current.room) open = null; // another room's
   const button = el("button", { type: "button", class: "moderate", text: "⋯", title: `Moderate ${name}` });
   button.setAttribute("aria-label", `Moderate ${name}`);
-  button.setAttribute("aria-haspopup", "true");
   const isOpen = open?.user === name && open.room === current.room;
   button.setAttribute("aria-expanded", String(isOpen));
   if (isOpen) button.setAttribute("aria-controls", "moderate-form");
