@@ -5,7 +5,7 @@
 import { conn } from "../connection.js";
 import { el } from "../render.js";
 import { current } from "../store/current.js";
-import { online, roomState } from "../store/rooms.js";
+import { online, rooms, roomState } from "../store/rooms.js";
 import { $ } from "./dom.js";
 import { mayModerate, moderation } from "./moderate.js";
 import { personLink } from "./person.js";
@@ -33,6 +33,7 @@ export function renderMembers() {
 // Ask for the room's members again (at most every GAP_MS; a request asked for
 // while one is out goes once it is back).
 export function refreshMembers(name) {
+  if (!rooms.has(name)) return; // left, or removed, meanwhile
   const room = roomState(name);
   const state = room.memberFetch || (room.memberFetch = { out: false, again: false, last: 0, timer: null });
   if (state.out || state.timer) {
@@ -53,10 +54,15 @@ export function refreshMembers(name) {
   conn.request("list_members", { room: name }).then((reply) => {
     room.memberList = { ...reply, at: Date.now(), seen, names: new Set(reply.members.map((m) => m.username)) };
   }, (err) => {
-    // Not ours to list (any more), or not now: keep what we show, try again later.
-    if (err.code !== "rate_limited") return;
-    state.last = Date.now() + (err.retryAfter || 1) * 1000 - GAP_MS;
-    state.again = true;
+    // Keep what we show. Too soon: ask again when we may. The connection
+    // dropped: as soon as it is back (the room is joined again). Refused (not
+    // ours to list any more): not before the list would be stale anyway.
+    if (err.code === "rate_limited") {
+      state.last = Date.now() + (err.retryAfter || 1) * 1000 - GAP_MS;
+      state.again = true;
+    } else if (!err.code) {
+      state.last = 0;
+    }
   }).finally(() => {
     state.out = false;
     if (state.again) {
@@ -69,7 +75,7 @@ export function refreshMembers(name) {
 
 // Someone may have left the room for good, or been removed: ask again.
 export function membersMayHaveChanged(name) {
-  if (name === current.room && roomState(name).joined) refreshMembers(name);
+  if (name === current.room && rooms.get(name)?.joined) refreshMembers(name);
 }
 
 function needsRefresh(room, list) {

@@ -11,7 +11,7 @@ import { $ } from "./dom.js";
 const MAX_MINUTES = 7 * 24 * 60; // mute_user's limit
 const DURATIONS = [["5", "5 minutes"], ["60", "1 hour"], ["1440", "1 day"], ["custom", "Custom…"]];
 
-let open = null; // { user, form }: the one form open, kept across the pane's redraws
+let open = null; // { user, room, form }: the one form open, kept across the pane's redraws
 
 // Whether the list's reader may act on `member`: never on themselves; owners and
 // moderators on plain members only; staff (a moderator's rights without a
@@ -44,7 +44,10 @@ export function moderation(name, changed) {
 }
 
 function openFor(name, changed) {
-  open?.form.remove();
+  if (open) {
+    buttonFor(open.user)?.setAttribute("aria-expanded", "false");
+    open.form.remove();
+  }
   // Checked here, so that what is wrong shows in the form's own error line.
   const form = el("form", { id: "moderate-form", class: "moderate-form", noValidate: true });
   form.setAttribute("aria-label", `Moderate ${name}`);
