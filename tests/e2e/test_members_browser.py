@@ -286,3 +286,26 @@ def test_the_message_list_is_one_tab_stop(open_as, backend):
     # Other messages' buttons are out of the Tab order, not gone.
     other = page.locator(f"#messages li.message[data-id='{ids[5]}'] button.react")
     expect(other).to_have_attribute("tabindex", "-1")
+
+
+def test_the_focused_message_keeps_the_focus_as_older_ones_load(open_as, backend):
+    ana, ben = backend.users("ana", "ben")
+    room = backend.room(ana, backend.unique("long"), members=(ben,))
+    ids = backend.messages(room, [(ben, f"old {i}") for i in range(70)])
+    page = open_as(ana, f"/rooms/{room}/").page
+    wait_connected(page)
+    items = page.locator("#messages > li.message")
+    expect(items).to_have_count(50)  # the newest page
+
+    # Home goes to the first message shown, at the top of the list: the older
+    # page loads, and the focus stays on that message; Home again reaches the
+    # oldest.
+    page.locator(f"#messages li.message[data-id='{ids[-1]}']").focus()
+    page.keyboard.press("Home")
+    expect(items).to_have_count(70)
+    oldest_shown = page.locator(f"#messages li.message[data-id='{ids[20]}']")
+    expect(oldest_shown).to_be_focused()
+    expect(oldest_shown).to_have_attribute("tabindex", "0")
+    page.keyboard.press("Home")
+    expect(page.locator(f"#messages li.message[data-id='{ids[0]}']")).to_be_focused()
+    expect(page.locator("#messages > li.message[tabindex='0']")).to_have_count(1)

@@ -103,3 +103,15 @@ export function bindRoving(list) {
 
   sync();
 }
+
+// What has the focus inside `list`, to be given it back by calling the function
+// returned, after nodes were taken out and put back (a rebuild, a message moved
+// into place): taking a node out of the page drops its focus, and a keyboard
+// user's place with it.
+export function holdFocus(list) {
+  const active = document.activeElement;
+  if (active === list || !list.contains(active)) return () => {};
+  return () => {
+    if (active.isConnected && document.activeElement !== active) active.focus({ preventScroll: true });
+  };
+}
