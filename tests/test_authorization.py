@@ -28,6 +28,7 @@ def events_for(
     return {
         "join_room": {"room": room},
         "get_history": {"room": room},
+        "list_members": {"room": room},
         "send_message": {"room": room, "message": "hi"},
         "typing": {"room": room, "isTyping": True},
         "mark_read": {"room": room, "messageId": message_id},
@@ -62,6 +63,7 @@ MATRIX = {
     "outsider": {
         "join_room": "forbidden",  # the name is taken: creating it would say so
         "get_history": "not_found",
+        "list_members": "not_found",  # a private room one is not in is no room
         "send_message": "not_found",
         "typing": "forbidden",  # not joined on this socket
         "mark_read": "not_found",
@@ -86,6 +88,7 @@ MATRIX = {
     "banned": {
         "join_room": "forbidden",
         "get_history": "forbidden",
+        "list_members": "forbidden",
         "send_message": "forbidden",
         "typing": "forbidden",
         "mark_read": "forbidden",
@@ -110,6 +113,7 @@ MATRIX = {
     "muted": {
         "join_room": OK,
         "get_history": OK,
+        "list_members": OK,
         "send_message": "forbidden",
         "typing": "forbidden",  # not joined on this socket (join first: then OK)
         "mark_read": OK,
@@ -133,6 +137,7 @@ MATRIX = {
     "member": {
         "join_room": OK,
         "get_history": OK,
+        "list_members": OK,
         "send_message": OK,
         "typing": "forbidden",
         "mark_read": OK,
@@ -259,7 +264,8 @@ async def test_a_group_of_others_answers_as_one_that_does_not_exist(make_user, s
     theirs = Room.group_name([ana.pk, ben.pk, cara.pk])
     nobodys = Room.group_name([ana.pk, ben.pk, eve.pk])
     socket = await sockets(eve)
-    for event in ("join_room", "get_history", "leave_conversation", "get_pins"):
+    events = ("join_room", "get_history", "leave_conversation", "get_pins")
+    for event in (*events, "list_members"):
         existing = await socket.request(event, {"room": theirs})
         missing = await socket.request(event, {"room": nobodys})
         assert existing["status"] == missing["status"] == "error", event

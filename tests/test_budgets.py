@@ -32,6 +32,7 @@ async def refused_after(socket, event: str, data: dict, tries: int) -> int | Non
     [
         ("get_history", {"room": "general", "limit": 100}),
         ("list_rooms", {}),
+        ("list_members", {"room": "general"}),
         ("mark_read", {"room": "general", "messageId": 1}),
         ("ping", {}),
     ],
@@ -45,8 +46,14 @@ async def test_reads_are_paid_for_and_costlier_ones_sooner_refused(
     await a.join("general")  # the socket took 10 of the 60, the join 6, the message 1
     await a.say("general", "hello")
     passed = await refused_after(a, event, data, tries=60)
-    # ping and mark_read cost 1, list_rooms and a page of 100 rows 11.
-    expected = {"get_history": 3, "list_rooms": 3, "mark_read": 43, "ping": 43}
+    # ping and mark_read cost 1, list_rooms, list_members and a page of 100 rows 11.
+    expected = {
+        "get_history": 3,
+        "list_rooms": 3,
+        "list_members": 3,
+        "mark_read": 43,
+        "ping": 43,
+    }
     assert passed == expected[event]
 
 

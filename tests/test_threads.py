@@ -4,7 +4,10 @@ in a thread, deletion, resync, and who may do what."""
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connection
 
+from chat.domain import events, services
+from chat.domain.services import messages as messages_module
 from chat.models import Membership, Room, RoomBan
 
 from .test_consumers import assert_error
@@ -314,3 +317,49 @@ def _ban(room, username):
         room=Room.objects.get(name=room),
         user=get_user_model().objects.get(username=username),
     )
+
+
+def test_a_batch_stores_replies_one_by_one_beside_plain_messages(
+    make_user, monkeypatch
+):
+    """The socket path's batches (messages_send_many): a reply has its root to lock
+    and update, so it takes the one-by-one path; the plain message beside it is
+    still stored by the batch's SQL on PostgreSQL."""
+    ana, ben = make_user("ana"), make_user("ben")
+    room = services.room_create(user=ana, name="batch")
+    services.membership_add(room=room, user=ben)
+    root = services.message_send(user=ana, room_name="batch", body="root").message
+
+    def draft(user, body, **thread):
+        return services.message_draft(
+            user=user,
+            room_id=room.pk,
+            room_name=room.name,
+            body=body,
+            client_id=None,
+            **thread,
+        )
+
+    one_by_one = []
+    original = messages_module.message_send
+    monkeypatch.setattr(
+        messages_module,
+        "message_send",
+        lambda **kw: one_by_one.append(kw["body"]) or original(**kw),
+    )
+    drafts = [
+        draft(ben, "plain"),
+        draft(ben, "a reply", thread_id=root.pk, also_to_room=True),
+    ]
+    results, sent = events.collecting(services.messages_send_many)(drafts)
+    if connection.vendor == "postgresql":
+        assert one_by_one == ["a reply"]
+    plain, reply = (r.message for r in results)
+    assert (plain.thread_id, reply.thread_id, reply.also_to_room) == (
+        None,
+        root.pk,
+        True,
+    )
+    root.refresh_from_db()
+    assert (root.reply_count, root.repliers) == (1, ["ben"])
+    assert [b.event for b in sent].count("thread_updated") == 1

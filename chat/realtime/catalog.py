@@ -438,6 +438,23 @@ class ListRoomsReply(Ok):
     rooms: list[RoomEntry]
 
 
+class Member(TypedDict):
+    """One of list_members' members (chat.domain.selectors.rooms.room_members)."""
+
+    username: str
+    role: Role
+    online: bool  # online on the site
+    muted: NotRequired[bool]  # only to those who may moderate the room
+
+
+class ListMembersReply(Ok):
+    room: str
+    role: Role  # the asking user's
+    canModerate: bool  # the asking user may kick and mute here
+    total: int  # members in all; `members` holds the first 500
+    members: list[Member]  # online first, then by name
+
+
 class MuteReply(Ok):
     until: Time
 
@@ -466,6 +483,7 @@ ACKS: dict[str, type] = {
     "get_edits": EditsReply,
     "mark_read": MarkReadReply,
     "list_rooms": ListRoomsReply,
+    "list_members": ListMembersReply,
     "kick_user": Ok,
     "mute_user": MuteReply,
     "ping": Ok,

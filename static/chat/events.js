@@ -10,7 +10,7 @@ import { holdSeq } from "./store/seq.js";
 import { online, othersIn, rooms, roomState, sameGroup, upsertRoom } from "./store/rooms.js";
 import { $ } from "./ui/dom.js";
 import { renderHeader } from "./ui/header.js";
-import { renderMembers } from "./ui/members.js";
+import { membersMayHaveChanged, renderMembers } from "./ui/members.js";
 import { setPinned } from "./ui/pins.js";
 import { savedChanged } from "./ui/saved.js";
 import { updateMessage } from "./ui/messages.js";
@@ -36,6 +36,7 @@ export const handlers = {
     upsertRoom({ room: d.room, kind: "group", members: d.members });
     if (d.room === current.room) renderHeader();
     renderSidebar();
+    membersMayHaveChanged(d.room);
   },
   message_edited(d) {
     messageChanged(d.room, d.id, { message: d.message, html: d.html, editedAt: d.editedAt }, d.seq);
@@ -78,11 +79,15 @@ export const handlers = {
     roomState(d.room).users = d.users;
     if (d.room === current.room) renderMembers();
   },
+  user_left(d) {
+    membersMayHaveChanged(d.room); // gone for good, or removed, perhaps
+  },
   presence_update(d) {
     $("app").classList.remove("presence-unknown");
     online.clear();
     for (const name of d.online) online.add(name);
     renderSidebar();
+    renderMembers();
   },
   room_added(d) {
     // Invited (or added by staff): the room shows at once, with what it holds.

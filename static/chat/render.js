@@ -118,9 +118,9 @@ export function updateMessageItem(li, message, me, canPin = false) {
   li.dataset.author = message.username;
   li.dataset.state = message.state || "delivered";
   li.classList.toggle("mine", mine);
-  // Focusable, so a tap (focus) shows its actions on a phone; one's own are
-  // tab stops too (edit, delete).
-  li.tabIndex = mine ? 0 : -1;
+  // Focusable, so a tap (focus) shows its actions on a phone. Which one message
+  // is the list's tab stop is ui/roving.js's to say.
+  if (!li.hasAttribute("tabindex")) li.tabIndex = -1;
   li.classList.toggle("deleted", Boolean(message.deleted));
   li.classList.toggle("edited", Boolean(message.editedAt) && !message.deleted);
   li.classList.toggle("pinned", Boolean(message.pinned) && !message.deleted);

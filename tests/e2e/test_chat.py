@@ -61,9 +61,12 @@ def test_two_users_chat_in_a_room(open_as, backend):
     expect(reply.locator(".body")).to_contain_text("Hi Ana")
     expect(reply).to_have_attribute("data-author", b)
 
-    # Ben leaves (closes the browser): Ana sees him go.
+    # Ben leaves (closes the browser): Ana sees him go offline; he is still one
+    # of the room's members.
     ben.close()
-    expect(ana.page.locator(f"#members li[data-user='{b}']")).to_have_count(0)
+    gone = ana.page.locator(f"#members li[data-user='{b}']")
+    expect(gone).not_to_have_class(has_class("online"))
+    expect(gone).to_have_count(1)
     expect(ana.page.locator(f"#people li.person[data-user='{b}']")).to_have_count(0)
 
 

@@ -13,6 +13,7 @@ from chat.domain.selectors.rooms import (
     direct_room_between,
     group_room_of,
     room_directory,
+    room_members,
     rooms_of_user,
     unread_count,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "history_page",
     "message_edits",
     "room_directory",
+    "room_members",
     "room_pins",
     "room_sync",
     "rooms_of_user",

@@ -1,12 +1,15 @@
-"""Reads of rooms: a user's rooms with their unread counts, and the directory."""
+"""Reads of rooms: a user's rooms with their unread counts, a room's members, and
+the directory."""
 
+from collections.abc import Collection
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from chat.models import Membership, Message, Room, RoomBan
+from chat.domain import access
+from chat.models import Membership, Message, Mute, Room, RoomBan
 
 User = AbstractBaseUser
 
@@ -103,6 +106,48 @@ def _group_members(*, room_ids: list[int]) -> dict[int, list[str]]:
         members.setdefault(room_id, []).append(username)
     # Sorted as room_member_names sorts (code points, not the database's collation).
     return {room_id: sorted(names) for room_id, names in members.items()}
+
+
+# The most members room_members lists: a pane's worth; `total` says how many more.
+MEMBERS_MAX = 500
+
+
+def room_members(
+    *, user: User, name: str, online: Collection[str] = ()
+) -> dict[str, Any]:
+    """The members of room `name`, for one of its members (access.room_for_member:
+    an outsider of a private or direct room hears "no such room"): those in
+    `online` (the usernames online on the site) first, then by name, at most
+    MEMBERS_MAX of them, and whether each is muted for those who may moderate the
+    room. Members banned from the room or deactivated are not listed, as they
+    are in no list of rooms and cannot be moderated."""
+    room, membership = access.room_for_member(user=user, name=name)
+    moderates = not room.is_conversation and access.may_moderate(user, membership)
+    sanctions = {"room": room, "user": OuterRef("user")}
+    members = (
+        Membership.objects.filter(room=room, user__is_active=True)
+        .exclude(Exists(RoomBan.objects.active().filter(**sanctions)))
+        .annotate(muted=Exists(Mute.objects.active().filter(**sanctions)))
+    )
+    rows = list(members.values_list("user__username", "role", "muted"))
+    online = set(online)
+    rows.sort(key=lambda row: (row[0] not in online, row[0].casefold(), row[0]))
+    return {
+        "room": room.name,
+        "role": membership.role,
+        "canModerate": moderates,
+        "total": len(rows),
+        "members": [
+            {
+                "username": username,
+                "role": role,
+                "online": username in online,
+                # Who is muted is the moderators' business.
+                **({"muted": muted} if moderates else {}),
+            }
+            for username, role, muted in rows[:MEMBERS_MAX]
+        ],
+    }
 
 
 def room_member_names(room: Room) -> list[str]:

@@ -250,8 +250,10 @@ numbered AS (
 ),
 inserted AS (
     INSERT INTO {Message._meta.db_table}
-        (room_id, author_id, body, html, client_id, seq, changed_seq, created_at)
-    SELECT room_id, author_id, body, html, client_id, seq, seq, now()
+        (room_id, author_id, body, html, client_id, seq, changed_seq, created_at,
+         also_to_room, reply_count, repliers)
+    SELECT room_id, author_id, body, html, client_id, seq, seq, now(),
+        false, 0, '[]'::jsonb
     FROM numbered ORDER BY n
     RETURNING id, room_id, seq, created_at, html
 )

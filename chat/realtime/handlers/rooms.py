@@ -1,4 +1,4 @@
-"""join_room, leave_room, list_rooms and ping."""
+"""join_room, leave_room, list_rooms, list_members and ping."""
 
 from typing import Any
 
@@ -86,6 +86,18 @@ async def leave_room(session: Session, data: dict[str, Any]) -> Reply:
 async def list_rooms(session: Session, data: dict[str, Any]) -> Reply:
     rooms = await session.call(selectors.rooms_of_user, user=session.user)
     return {"status": "ok", "rooms": rooms}
+
+
+# A member row is a name and a role, lighter than list_rooms' rows: a full list
+# costs what list_rooms does, so a client may refresh it as people come and go.
+@handles("list_members", cost=rows_cost(100))
+async def list_members(session: Session, data: dict[str, Any]) -> Reply:
+    name = protocol.str_field(data, "room", max_length=64)
+    online = await presence.store().members(presence.SITE)
+    members = await session.call(
+        selectors.room_members, user=session.user, name=name, online=online
+    )
+    return {"status": "ok", **members}
 
 
 @handles("ping")

@@ -26,6 +26,7 @@ export function disconnected() {
   for (const room of rooms.values()) {
     room.joined = false;
     room.typers.clear();
+    if (room.memberList) room.memberList.at = 0; // asked for again once back
   }
   renderTyping();
 }

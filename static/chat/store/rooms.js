@@ -13,6 +13,7 @@ export function roomState(name) {
       joined: false, loaded: false, hasMore: false, loadingHistory: false,
       messages: new Map(), users: [], typers: new Map(),
       pins: [], // pinned messages' ids, the latest pinned first
+      memberList: null, // list_members' reply (ui/members.js), once asked for
     });
   }
   return rooms.get(name);

@@ -7,10 +7,12 @@ import { outbox, pendingHere, pendingMessage } from "../store/outbox.js";
 import { mayPin, roomState } from "../store/rooms.js";
 import { shownInRoom } from "../store/threads.js";
 import { $ } from "./dom.js";
+import { bindRoving, holdFocus } from "./roving.js";
 
 const RUN_GAP_MS = 5 * 60 * 1000;
 const messagesEl = $("messages");
 let nodes = new Map(); // message key -> <li>, for the open room
+bindRoving(messagesEl); // one tab stop for the whole list, arrows within it
 
 // Rebuild the list from the store, keeping the first visible message in place.
 export function renderMessages() {
@@ -36,7 +38,9 @@ export function renderMessages() {
     children.push(li);
   }
   nodes = keep;
+  const refocus = holdFocus(messagesEl);
   messagesEl.replaceChildren(...children);
+  refocus();
   fixDaySeparators();
   if (anchor?.isConnected && !stick) {
     messagesEl.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
@@ -47,6 +51,7 @@ export function renderMessages() {
 
 // One message into the list, in id order (pending ones last).
 export function placeMessage(m, scroll) {
+  const refocus = holdFocus(messagesEl);
   const stick = scroll || nearBottom();
   const key = messageKey(m);
   let li = nodes.get(key);
@@ -69,6 +74,7 @@ export function placeMessage(m, scroll) {
   }
   if (after) after.after(li);
   else messagesEl.prepend(li);
+  refocus();
   fixDaySeparators();
   if (stick) messagesEl.scrollTop = messagesEl.scrollHeight;
 }

@@ -9,10 +9,12 @@ import { outbox, pendingMessage } from "../store/outbox.js";
 import { conversationLabel, mayPin, rooms } from "../store/rooms.js";
 import { openThread, repliesOf, rootOf } from "../store/threads.js";
 import { $ } from "./dom.js";
+import { bindRoving, holdFocus } from "./roving.js";
 
 const pane = $("thread-pane");
 const list = $("thread-messages");
 const input = $("thread-input");
+bindRoving(list); // as the room's list: one tab stop, arrows within it
 let nodes = new Map(); // message key -> <li>
 // The list's other rows, kept so that a new reply only appends (the list is a
 // live region: a screen reader hears what is added, not the thread again).
@@ -131,7 +133,9 @@ export function renderThread({ toEnd = false } = {}) {
   if (shown.length <= children.length && shown.every((node, i) => node === children[i])) {
     list.append(...children.slice(shown.length));
   } else {
+    const refocus = holdFocus(list);
     list.replaceChildren(...children);
+    refocus();
   }
   list.scrollTop = stick || toEnd ? list.scrollHeight : list.scrollHeight - fromBottom;
 }
