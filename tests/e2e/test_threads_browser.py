@@ -470,6 +470,15 @@ def test_replies_are_reacted_to_edited_saved_and_deleted_in_the_pane(open_as, ba
     mine.locator("button.edit").click()
     mine.locator("textarea.edit-input").press("Escape")
     expect(_pane(bob.page)).to_be_visible()
+    # By keyboard: Escape from a reply's button goes back to the reply (the
+    # pane's list has a roving tab stop, as the room's), then closes the pane.
+    mine.locator("button.react").focus()
+    bob.page.keyboard.press("Escape")
+    expect(mine).to_be_focused()
+    expect(_pane(bob.page)).to_be_visible()
+    bob.page.keyboard.press("Escape")
+    expect(_pane(bob.page)).to_be_hidden()
+    _open_from_actions(message_by_id(bob.page, str(root_id)))
 
     # He deletes it: gone for both, and the root's count drops.
     mine.hover()
