@@ -185,6 +185,8 @@ def test_thread_started_replied_and_followed_live(open_as, backend):
     expect(_pane(bob.page)).to_be_visible()
     expect(_replies(bob.page)).to_have_count(4)
     expect(_threads_badge(bob.page)).to_be_hidden()
+    bob.page.locator("#thread-close").click()
+    expect(bob.page.locator("#threads-toggle")).to_be_focused()
 
     # Kept: after a reload the room hides the thread's own replies, shows the one
     # sent to the room too, and nothing is unread.

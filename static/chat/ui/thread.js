@@ -173,6 +173,9 @@ export function adoptThreadEcho(clientId, id) {
 function back() {
   const { control, id } = opener || {};
   if (control?.isConnected && control.offsetParent !== null) return control;
+  // Opened from the Threads view: back to its button (on a desktop; on a phone
+  // it is in the closed drawer).
+  if (control?.closest?.("#threads-panel") && !matchMedia("(max-width: 700px)").matches) return $("threads-toggle");
   const li = id && [...$("messages").querySelectorAll("li.message")].find((item) => item.dataset.id === id);
   return li?.querySelector(".thread-summary, .thread-link") || li || $("message-input");
 }
