@@ -105,16 +105,31 @@ def emoji_picker(page: Page) -> Locator:
     return page.locator("[role=dialog]")
 
 
-def react_button(item: Locator) -> Locator:
-    """The message's React button, brought into view as a user would: a hover,
-    or on a phone a tap on the message."""
+def message_action(item: Locator, name: str) -> Locator:
+    """The message's `button.NAME` (react, reply-thread, save, pin, edit, ...),
+    brought into view as a user would: a hover, or on a phone a tap on the
+    message."""
     if on_phone(item.page):
         item.locator(".body").tap(position={"x": 2, "y": 2})
     else:
         item.hover()
-    button = item.locator("button.react")
+    button = item.locator(f".actions button.{name}")
     expect(button).to_be_visible()
     return button
+
+
+def react_button(item: Locator) -> Locator:
+    """The message's React button, brought into view as a user would."""
+    return message_action(item, "react")
+
+
+def edit_message(item: Locator, text: str) -> None:
+    """Edit my message `item` to `text` from its Edit button; Enter saves."""
+    press(message_action(item, "edit"))
+    editor = item.locator("textarea.edit-input")
+    editor.fill(text)
+    editor.press("Enter")
+    expect(editor).to_have_count(0)
 
 
 def open_emoji_picker(item: Locator) -> Locator:
@@ -217,3 +232,38 @@ def screenshot(page: Page, name: str) -> None:
 
     page.mouse.move(0, page.viewport_size["height"] - 1)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+# --- Threads ------------------------------------------------------------------------
+
+
+def thread_pane(page: Page) -> Locator:
+    return page.locator("#thread-pane")
+
+
+def thread_replies(page: Page) -> Locator:
+    """The replies shown in the thread pane (not its root), oldest first."""
+    return page.locator("#thread-messages li.message:not(.thread-root)")
+
+
+def open_thread(item: Locator) -> None:
+    """ "Reply in thread" from the message's actions: the pane opens."""
+    press(message_action(item, "reply-thread"))
+    expect(thread_pane(item.page)).to_be_visible()
+
+
+def reply_in_thread(page: Page, text: str, *, also_to_room: bool = False) -> Locator:
+    """Type a reply into the open thread pane and press Enter; the reply, once
+    delivered (found by its client id, which it keeps)."""
+    box = page.locator("#thread-input")
+    if also_to_room:
+        page.locator("#thread-also").check()
+    box.fill(text)
+    box.press("Enter")
+    newest = page.locator("#thread-messages li.message.mine").last
+    expect(newest).to_have_attribute("data-client-id", re.compile(r"."))
+    client_id = newest.get_attribute("data-client-id")
+    sent = page.locator(f"#thread-messages li.message[data-client-id='{client_id}']")
+    expect(sent).to_have_attribute("data-state", "delivered")
+    expect(sent).to_have_attribute("data-id", NUMBER)
+    return sent
