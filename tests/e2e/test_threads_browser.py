@@ -18,26 +18,21 @@ from .helpers import (
     message_by_id,
     messages,
     named_users,
-    on_phone,
     open_emoji_picker,
+    open_thread,
     press,
     reaction,
+    reply_in_thread,
     screenshot,
     send_delivered,
+    thread_pane,
+    thread_replies,
     wait_connected,
 )
 
 
-def _pane(page: Page) -> Locator:
-    return page.locator("#thread-pane")
-
-
-def _replies(page: Page) -> Locator:
-    return page.locator("#thread-messages li.message:not(.thread-root)")
-
-
 def _reply(page: Page, text: str) -> Locator:
-    return _replies(page).filter(has_text=text)
+    return thread_replies(page).filter(has_text=text)
 
 
 def _summary(item: Locator) -> Locator:
@@ -56,34 +51,6 @@ def _both_here(one, other) -> None:
         ).to_have_count(1)
 
 
-def _open_from_actions(item: Locator) -> None:
-    """ "Reply in thread" from the message's actions (a hover, or a tap on a phone)."""
-    if on_phone(item.page):
-        item.locator(".body").tap(position={"x": 2, "y": 2})
-    else:
-        item.hover()
-    button = item.locator("button.reply-thread")
-    expect(button).to_be_visible()
-    press(button)
-    expect(_pane(item.page)).to_be_visible()
-
-
-def _reply_in_pane(page: Page, text: str, *, also_to_room: bool = False) -> Locator:
-    box = page.locator("#thread-input")
-    if also_to_room:
-        page.locator("#thread-also").check()
-    box.fill(text)
-    box.press("Enter")
-    # By its client id, which it keeps (its text may be rendered as Markdown).
-    newest = page.locator("#thread-messages li.message.mine").last
-    expect(newest).to_have_attribute("data-client-id", re.compile(r"."))
-    client_id = newest.get_attribute("data-client-id")
-    sent = page.locator(f"#thread-messages li.message[data-client-id='{client_id}']")
-    expect(sent).to_have_attribute("data-state", "delivered")
-    expect(sent).to_have_attribute("data-id", re.compile(r"^\d+$"))
-    return sent
-
-
 def test_thread_started_replied_and_followed_live(open_as, backend):
     a, b = backend.users("alice", "bob")
     room = backend.room(b, backend.unique("lunch"), members=(a,))
@@ -95,8 +62,8 @@ def test_thread_started_replied_and_followed_live(open_as, backend):
 
     # Alice starts a thread on Bob's message: the pane opens, its composer focused.
     at_alice = message_by_id(alice.page, root_id)
-    _open_from_actions(at_alice)
-    pane = _pane(alice.page)
+    open_thread(at_alice)
+    pane = thread_pane(alice.page)
     expect(pane).to_have_attribute("aria-labelledby", "thread-title")
     expect(pane.locator("#thread-title")).to_have_text("Thread")
     expect(alice.page.locator("#thread-input")).to_be_focused()
@@ -106,7 +73,7 @@ def test_thread_started_replied_and_followed_live(open_as, backend):
     expect(alice.page.locator("#thread-also-label")).to_have_text(
         f"Also send to #{room}"
     )
-    _reply_in_pane(alice.page, "Me! Where to?")
+    reply_in_thread(alice.page, "Me! Where to?")
     # A reply stays out of the room's list, on both sides.
     for page in (alice.page, bob.page):
         expect(message(page, "Me! Where to?")).to_have_count(0)
@@ -122,7 +89,7 @@ def test_thread_started_replied_and_followed_live(open_as, backend):
 
     # He opens it: Alice's reply after a "New" divider, and it is read.
     summary.click()
-    expect(_pane(bob.page)).to_be_visible()
+    expect(thread_pane(bob.page)).to_be_visible()
     expect(bob.page.locator("#thread-input")).to_be_focused()
     expect(_reply(bob.page, "Me! Where to?")).to_have_count(1)
     expect(bob.page.locator("#thread-messages li.new-divider")).to_have_count(1)
@@ -142,7 +109,7 @@ def test_thread_started_replied_and_followed_live(open_as, backend):
     alice.page.locator("#thread-input").fill("")
 
     # Bob answers, to the room too: in both panes and both room lists, marked.
-    _reply_in_pane(bob.page, "Noon, at the usual place", also_to_room=True)
+    reply_in_thread(bob.page, "Noon, at the usual place", also_to_room=True)
     expect(_reply(alice.page, "Noon, at the usual place")).to_have_count(1)
     for page in (alice.page, bob.page):
         in_room = message(page, "Noon, at the usual place")
@@ -159,18 +126,18 @@ def test_thread_started_replied_and_followed_live(open_as, backend):
 
     # Escape closes the pane, and focus goes back to what opened it.
     bob.page.locator("#thread-input").press("Escape")
-    expect(_pane(bob.page)).to_be_hidden()
+    expect(thread_pane(bob.page)).to_be_hidden()
     expect(
         bob.page.locator(f"#messages li.message[data-id='{root_id}'] .thread-summary")
     ).to_be_focused()
 
     # A reply while his pane is closed: counted in Threads, once.
-    _reply_in_pane(alice.page, "I'll book a table")
+    reply_in_thread(alice.page, "I'll book a table")
     expect(_threads_badge(bob.page)).to_have_text("1")
     expect(
         _summary(message_by_id(bob.page, root_id)).locator(".repliers")
     ).to_have_text(f"{a}, {b}")
-    _reply_in_pane(alice.page, "For four")
+    reply_in_thread(alice.page, "For four")
     expect(_threads_badge(bob.page)).to_have_text("2")
 
     # The Threads view lists it with its count; a click opens it and reads it.
@@ -182,8 +149,8 @@ def test_thread_started_replied_and_followed_live(open_as, backend):
     expect(item.locator(".thread-root-text")).to_have_text("Who is up for lunch?")
     item.locator("button.thread-open").click()
     expect(bob.page.locator("#threads-panel")).to_be_hidden()
-    expect(_pane(bob.page)).to_be_visible()
-    expect(_replies(bob.page)).to_have_count(4)
+    expect(thread_pane(bob.page)).to_be_visible()
+    expect(thread_replies(bob.page)).to_have_count(4)
     expect(_threads_badge(bob.page)).to_be_hidden()
     bob.page.locator("#thread-close").click()
     expect(bob.page.locator("#threads-toggle")).to_be_focused()
@@ -198,14 +165,14 @@ def test_thread_started_replied_and_followed_live(open_as, backend):
     expect(message(bob.page, "For four")).to_have_count(0)
     expect(_threads_badge(bob.page)).to_be_hidden()
     _summary(at_bob).click()
-    expect(_replies(bob.page)).to_have_count(4)
+    expect(thread_replies(bob.page)).to_have_count(4)
     expect(bob.page.locator("#thread-messages li.new-divider")).to_have_count(0)
 
     # Unfollowing: Alice's next reply is not counted for him.
     bob.page.locator("#thread-follow").click()
     expect(bob.page.locator("#thread-follow")).to_have_text("Follow")
     bob.page.locator("#thread-close").click()
-    _reply_in_pane(alice.page, "Booked")
+    reply_in_thread(alice.page, "Booked")
     expect(
         _summary(message_by_id(bob.page, root_id)).locator(".reply-count")
     ).to_have_text("5 replies")
@@ -225,9 +192,9 @@ def test_replies_missed_while_offline_arrive_in_their_thread(open_as, backend):
     root_id = root.get_attribute("data-id")
 
     go_offline(bob.page)
-    _open_from_actions(message_by_id(alice.page, root_id))
-    _reply_in_pane(alice.page, "Only in the thread")
-    _reply_in_pane(alice.page, "Also in the room", also_to_room=True)
+    open_thread(message_by_id(alice.page, root_id))
+    reply_in_thread(alice.page, "Only in the thread")
+    reply_in_thread(alice.page, "Also in the room", also_to_room=True)
     go_online(bob.page)
 
     # The resync brings both: the root's count, the room's copy of one.
@@ -235,8 +202,8 @@ def test_replies_missed_while_offline_arrive_in_their_thread(open_as, backend):
     expect(message(bob.page, "Also in the room")).to_have_count(1)
     expect(message(bob.page, "Only in the thread")).to_have_count(0)
     _summary(root).click()
-    expect(_replies(bob.page)).to_have_count(2)
-    expect(_replies(bob.page).first).to_contain_text("Only in the thread")
+    expect(thread_replies(bob.page)).to_have_count(2)
+    expect(thread_replies(bob.page).first).to_contain_text("Only in the thread")
 
 
 def test_thread_pane_on_a_phone(open_as, backend):
@@ -246,13 +213,13 @@ def test_thread_pane_on_a_phone(open_as, backend):
     bob = open_as(b, f"/rooms/{room}/", viewport=PHONE, color_scheme="dark")
     wait_connected(bob.page)
     root = message(bob.page, "Anyone seen the keys?")
-    _open_from_actions(root)
-    pane = _pane(bob.page)
+    open_thread(root)
+    pane = thread_pane(bob.page)
     box = pane.bounding_box()
     assert box and box["width"] >= PHONE["width"] - 1, box
     expect(bob.page.locator("#thread-back")).to_be_visible()
     expect(bob.page.locator("#thread-close")).to_be_hidden()
-    _reply_in_pane(bob.page, "On the hook by the door")
+    reply_in_thread(bob.page, "On the hook by the door")
     assert_no_sideways_scroll(bob.page)
     expect(bob.page.locator("#thread-input")).to_be_in_viewport()
     bob.page.locator("#thread-back").tap()
@@ -330,13 +297,13 @@ def test_thread_screenshots(open_as, backend):
     wait_connected(writer.page)
     root = message(writer.page, "Launch checklist")
     root_id = root.get_attribute("data-id")
-    _open_from_actions(root)
-    _reply_in_pane(writer.page, "Release notes: **draft** is up, reviews welcome")
-    _reply_in_pane(writer.page, "And the rollback plan?", also_to_room=True)
+    open_thread(root)
+    reply_in_thread(writer.page, "Release notes: **draft** is up, reviews welcome")
+    reply_in_thread(writer.page, "And the rollback plan?", also_to_room=True)
     typer = open_as(ines, f"/rooms/{room}/")
     wait_connected(typer.page)
     _summary(message_by_id(typer.page, root_id)).click()
-    _reply_in_pane(typer.page, "Rollback is step 7, tested on staging")
+    reply_in_thread(typer.page, "Rollback is step 7, tested on staging")
 
     shots = []
     for page, look in every_look(open_as, maya, f"/rooms/{room}/"):
@@ -344,7 +311,7 @@ def test_thread_screenshots(open_as, backend):
         expect(_summary(at_root).locator(".reply-count")).to_have_text("3 replies")
         expect(_threads_badge(page)).to_have_text("3")
         press(_summary(at_root))
-        expect(_replies(page)).to_have_count(3)
+        expect(thread_replies(page)).to_have_count(3)
         typer.page.locator("#thread-input").press_sequentially("x", delay=0)
         expect(page.locator("#thread-typing")).to_have_text(f"{ines} is typing…")
         assert_no_sideways_scroll(page)
@@ -399,8 +366,8 @@ def test_a_long_thread_of_an_old_message(open_as, backend):
     ).click()
     expect(alice.page).to_have_url(re.compile(rf"/rooms/{room}/$"))
     expect(alice.page.locator("#room-title")).to_have_text(f"#{room}")
-    expect(_replies(alice.page)).to_have_count(50)
-    expect(_replies(alice.page).last).to_have_text(re.compile("reply 60"))
+    expect(thread_replies(alice.page)).to_have_count(50)
+    expect(thread_replies(alice.page).last).to_have_text(re.compile("reply 60"))
     expect(_threads_badge(alice.page)).to_be_hidden()
     # The room's list is as it was: the old root is not stuck on top of it.
     expect(message_by_id(alice.page, str(root_id))).to_have_count(0)
@@ -408,7 +375,7 @@ def test_a_long_thread_of_an_old_message(open_as, backend):
 
     # Scrolled up, the pane brings the older replies, in order.
     alice.page.locator("#thread-messages").evaluate("el => { el.scrollTop = 0; }")
-    expect(_replies(alice.page)).to_have_count(60)
+    expect(thread_replies(alice.page)).to_have_count(60)
     texts = alice.page.eval_on_selector_all(
         "#thread-messages li.message:not(.thread-root) .body",
         "els => els.map(e => e.textContent.trim())",
@@ -433,14 +400,14 @@ def test_replies_are_reacted_to_edited_saved_and_deleted_in_the_pane(open_as, ba
     alice = open_as(a, f"/rooms/{room}/")
     bob = open_as(b, f"/rooms/{room}/", color_scheme="dark")
     _both_here(alice, bob)
-    _open_from_actions(message_by_id(bob.page, str(root_id)))
-    _open_from_actions(message_by_id(alice.page, str(root_id)))
+    open_thread(message_by_id(bob.page, str(root_id)))
+    open_thread(message_by_id(alice.page, str(root_id)))
     # Typing in the room's composer shows in the room's line only.
     bob.page.locator("#message-input").press_sequentially("So", delay=20)
     expect(alice.page.locator("#typing")).to_have_text(f"{b} is typing…")
     expect(alice.page.locator("#thread-typing")).to_have_text("")
     bob.page.locator("#message-input").fill("")
-    mine = _reply_in_pane(bob.page, "We should ship smaller")
+    mine = reply_in_thread(bob.page, "We should ship smaller")
     reply_id = mine.get_attribute("data-id")
     at_alice = alice.page.locator(f"#thread-messages li.message[data-id='{reply_id}']")
     expect(at_alice).to_contain_text("We should ship smaller")
@@ -471,16 +438,16 @@ def test_replies_are_reacted_to_edited_saved_and_deleted_in_the_pane(open_as, ba
     mine.hover()
     mine.locator("button.edit").click()
     mine.locator("textarea.edit-input").press("Escape")
-    expect(_pane(bob.page)).to_be_visible()
+    expect(thread_pane(bob.page)).to_be_visible()
     # By keyboard: Escape from a reply's button goes back to the reply (the
     # pane's list has a roving tab stop, as the room's), then closes the pane.
     mine.locator("button.react").focus()
     bob.page.keyboard.press("Escape")
     expect(mine).to_be_focused()
-    expect(_pane(bob.page)).to_be_visible()
+    expect(thread_pane(bob.page)).to_be_visible()
     bob.page.keyboard.press("Escape")
-    expect(_pane(bob.page)).to_be_hidden()
-    _open_from_actions(message_by_id(bob.page, str(root_id)))
+    expect(thread_pane(bob.page)).to_be_hidden()
+    open_thread(message_by_id(bob.page, str(root_id)))
 
     # He deletes it: gone for both, and the root's count drops.
     mine.hover()
@@ -494,7 +461,7 @@ def test_replies_are_reacted_to_edited_saved_and_deleted_in_the_pane(open_as, ba
     expect(_summary(message_by_id(alice.page, str(root_id)))).to_have_count(0)
 
     # A deleted root: the thread stays readable, its composer gone.
-    _reply_in_pane(alice.page, "Still worth discussing")
+    reply_in_thread(alice.page, "Still worth discussing")
     root = message_by_id(alice.page, str(root_id))
     root.hover()
     root.locator("button.delete").click()
@@ -513,14 +480,14 @@ def test_threads_over_long_polling(open_as, backend):
     bob = open_as(b, f"/rooms/{room}/?transport=poll")
     _both_here(alice, bob)
     expect(bob.page.locator("#transport-indicator")).to_be_visible()
-    _open_from_actions(message_by_id(alice.page, str(root_id)))
-    _reply_in_pane(alice.page, "Polled reply")
+    open_thread(message_by_id(alice.page, str(root_id)))
+    reply_in_thread(alice.page, "Polled reply")
     at_bob = message_by_id(bob.page, str(root_id))
     expect(_summary(at_bob).locator(".reply-count")).to_have_text("1 reply")
     expect(_threads_badge(bob.page)).to_have_text("1")
     _summary(at_bob).click()
     expect(_reply(bob.page, "Polled reply")).to_have_count(1)
     expect(_threads_badge(bob.page)).to_be_hidden()
-    _reply_in_pane(bob.page, "Polled answer", also_to_room=True)
+    reply_in_thread(bob.page, "Polled answer", also_to_room=True)
     expect(_reply(alice.page, "Polled answer")).to_have_count(1)
     expect(message(alice.page, "Polled answer")).to_have_count(1)
