@@ -93,6 +93,7 @@ class MessageAdmin(admin.ModelAdmin):
         "room_link",
         "author_link",
         "short_body",
+        "reply_count",
         "created_at",
         "deleted_at",
     )
@@ -100,6 +101,7 @@ class MessageAdmin(admin.ModelAdmin):
         "room__kind",
         "created_at",
         ("deleted_at", admin.EmptyFieldListFilter),
+        ("thread", admin.EmptyFieldListFilter),
         "room",
     )
     search_fields = ("body", "author__username", "room__name")
@@ -112,6 +114,11 @@ class MessageAdmin(admin.ModelAdmin):
         "created_at",
         "deleted_at",
         "deleted_by",
+        "thread",
+        "also_to_room",
+        "reply_count",
+        "last_reply_at",
+        "repliers",
     )
     actions = ["soft_delete"]
     inlines = [ReactionInline]

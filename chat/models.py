@@ -123,6 +123,13 @@ class Membership(models.Model):
         return self.role in (self.Role.MODERATOR, self.Role.OWNER)
 
 
+class MessageQuerySet(models.QuerySet):
+    def shown_in_room(self) -> "MessageQuerySet":
+        """What the room itself shows: top-level messages and replies sent also to
+        the room (the rest live in their threads)."""
+        return self.filter(Q(thread__isnull=True) | Q(also_to_room=True))
+
+
 class Message(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(
@@ -146,6 +153,21 @@ class Message(models.Model):
     # Pinned to its room's header (chat.domain.services.pins) since then, by them.
     pinned_at = models.DateTimeField(null=True, blank=True)
     pinned_by = user_remembered()
+    # A reply: the top-level message of its room that starts its thread. Shown in
+    # the room itself only when sent `also_to_room`.
+    thread = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    also_to_room = models.BooleanField(default=False)
+    # A root's summary, kept when a reply is sent or deleted
+    # (chat.domain.services.threads): its replies not deleted, the latest one,
+    # and the latest few distinct repliers' usernames.
+    reply_count = models.PositiveIntegerField(default=0)
+    last_reply_at = models.DateTimeField(null=True, blank=True)
+    last_reply_id = models.BigIntegerField(null=True, blank=True)
+    repliers = models.JSONField(default=list, blank=True)
+
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -194,6 +216,28 @@ class MessageEdit(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.message_id} before {self.replaced_at:%Y-%m-%d %H:%M}"
+
+
+class ThreadFollow(models.Model):
+    """A user following a thread (its root's author, its repliers, or by choice),
+    and how far they have read it. `following` False: they unfollowed, and stay
+    so until they reply again."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    root = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="follows")
+    following = models.BooleanField(default=True)
+    # The id of the latest reply they have read (0: none).
+    last_read_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "root"], name="thread_follow_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows #{self.root_id}"
 
 
 class SavedMessage(models.Model):

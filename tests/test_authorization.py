@@ -12,16 +12,19 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from chat.domain import services
-from chat.models import Membership, Mute, Room, RoomBan
+from chat.models import Membership, Mute, Room, RoomBan, ThreadFollow
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 OK = "ok"
 
 
-def events_for(room: str, message_id: int, own_id: int) -> dict[str, dict]:
+def events_for(
+    room: str, message_id: int, own_id: int, reply_id: int
+) -> dict[str, dict]:
     """`message_id` is the owner's message; `own_id` the actor's own, posted
-    before any ban or mute (the owner's again for an outsider, who has none)."""
+    before any ban or mute (the owner's again for an outsider, who has none);
+    `reply_id` the owner's reply in the thread of `message_id`."""
     return {
         "join_room": {"room": room},
         "get_history": {"room": room},
@@ -37,6 +40,10 @@ def events_for(room: str, message_id: int, own_id: int) -> dict[str, dict]:
         "pin_message": {"id": message_id, "pinned": True},
         "get_pins": {"room": room},
         "save_message": {"id": message_id, "saved": True},
+        "reply": {"room": room, "message": "hi", "threadId": message_id},
+        "get_thread": {"id": message_id},
+        "follow_thread": {"id": message_id, "follow": True},
+        "mark_thread_read": {"id": message_id, "messageId": reply_id},
         "kick_user": {"room": room, "username": "owner"},
         "mute_user": {"room": room, "username": "owner", "minutes": 5},
         "leave_conversation": {"room": room},
@@ -44,7 +51,11 @@ def events_for(room: str, message_id: int, own_id: int) -> dict[str, dict]:
 
 
 # The matrix's rows that are an event on the actor's own message.
-EVENT_OF = {"edit_own": "edit_message", "delete_own": "delete_message"}
+EVENT_OF = {
+    "edit_own": "edit_message",
+    "delete_own": "delete_message",
+    "reply": "send_message",
+}
 
 # The answer (an error code, or OK) for each (who, event).
 MATRIX = {
@@ -64,6 +75,10 @@ MATRIX = {
         "pin_message": "not_found",
         "get_pins": "not_found",
         "save_message": "not_found",
+        "reply": "not_found",
+        "get_thread": "not_found",
+        "follow_thread": "not_found",
+        "mark_thread_read": "not_found",
         "kick_user": "not_found",
         "mute_user": "not_found",
         "leave_conversation": "not_found",
@@ -84,6 +99,10 @@ MATRIX = {
         "pin_message": "forbidden",
         "get_pins": "forbidden",
         "save_message": "forbidden",
+        "reply": "forbidden",
+        "get_thread": "forbidden",
+        "follow_thread": "forbidden",
+        "mark_thread_read": "forbidden",
         "kick_user": "forbidden",
         "mute_user": "forbidden",
         "leave_conversation": "forbidden",
@@ -103,6 +122,10 @@ MATRIX = {
         "pin_message": "forbidden",  # owners and moderators only
         "get_pins": OK,
         "save_message": OK,
+        "reply": "forbidden",  # replying is posting
+        "get_thread": OK,
+        "follow_thread": OK,
+        "mark_thread_read": OK,
         "kick_user": "forbidden",
         "mute_user": "forbidden",
         "leave_conversation": OK,  # for good (leave_room only unsubscribes)
@@ -122,6 +145,10 @@ MATRIX = {
         "pin_message": "forbidden",  # owners and moderators only
         "get_pins": OK,
         "save_message": OK,
+        "reply": OK,
+        "get_thread": OK,
+        "follow_thread": OK,
+        "mark_thread_read": OK,
         "kick_user": "forbidden",
         "mute_user": "forbidden",
         "leave_conversation": OK,
@@ -131,11 +158,17 @@ CASES = [(who, event) for who, row in MATRIX.items() for event in row]
 
 
 @sync_to_async
-def scene(make_user, who: str) -> tuple[object, str, int, int]:
+def scene(make_user, who: str) -> tuple[object, str, int, int, int]:
     owner, actor = make_user("owner"), make_user("actor")
     kind = Room.Kind.PRIVATE if who == "outsider" else Room.Kind.PUBLIC
     room = services.room_create(user=owner, name="matrix", kind=kind)
     message = services.message_send(user=owner, room_name="matrix", body="owner's")
+    reply = services.message_send(
+        user=owner,
+        room_name="matrix",
+        body="owner's reply",
+        thread_id=message.message.pk,
+    )
     own_id = message.message.pk
     if who != "outsider":
         services.membership_add(room=room, user=actor)
@@ -146,14 +179,14 @@ def scene(make_user, who: str) -> tuple[object, str, int, int]:
         RoomBan.objects.create(room=room, user=actor, created_by=owner)
     if who == "muted":
         Mute.objects.create(room=room, user=actor, expires_at=later, created_by=owner)
-    return actor, room.name, message.message.pk, own_id
+    return actor, room.name, message.message.pk, own_id, reply.message.pk
 
 
 @pytest.mark.parametrize(("who", "event"), CASES)
 async def test_authorization_matrix(make_user, sockets, who, event):
-    actor, room, message_id, own_id = await scene(make_user, who)
+    actor, room, message_id, own_id, reply_id = await scene(make_user, who)
     socket = await sockets(actor)
-    data = events_for(room, message_id, own_id)[event]
+    data = events_for(room, message_id, own_id, reply_id)[event]
     reply = await socket.request(EVENT_OF.get(event, event), data)
     expected = MATRIX[who][event]
     if expected == OK:
@@ -164,9 +197,9 @@ async def test_authorization_matrix(make_user, sockets, who, event):
 
 async def test_nothing_changed_after_the_refusals(make_user, sockets):
     """A banned member tries everything; the room is exactly as before."""
-    actor, room, message_id, own_id = await scene(make_user, "banned")
+    actor, room, message_id, own_id, reply_id = await scene(make_user, "banned")
     socket = await sockets(actor)
-    for event, data in events_for(room, message_id, own_id).items():
+    for event, data in events_for(room, message_id, own_id, reply_id).items():
         await socket.request(EVENT_OF.get(event, event), data)
 
     @sync_to_async
@@ -177,15 +210,22 @@ async def test_nothing_changed_after_the_refusals(make_user, sockets):
             list(room_.messages.values_list("body", "deleted_at")),
             Membership.objects.filter(room=room_, user__username="owner").exists(),
             Mute.objects.filter(room=room_).count(),
+            ThreadFollow.objects.filter(user__username="actor").count(),
         )
 
-    assert await state() == (2, [("owner's", None), ("actor's", None)], True, 0)
+    assert await state() == (
+        4,  # the reply, and its root's summary
+        [("owner's", None), ("owner's reply", None), ("actor's", None)],
+        True,
+        0,
+        0,
+    )
 
 
 async def test_a_banned_member_no_longer_sees_the_room_in_their_list(
     make_user, sockets
 ):
-    actor, room, _, _ = await scene(make_user, "banned")
+    actor, room, *_ = await scene(make_user, "banned")
     socket = await sockets(actor)
     reply = await socket.request("list_rooms")
     assert room not in [r["room"] for r in reply["rooms"]]

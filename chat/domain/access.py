@@ -197,18 +197,25 @@ def message_for_member(
     message = _message_locked(message_id) if lock else _message(message_id)
     if message is None or message.is_deleted:
         raise no_such_message()
-    room = message.room
+    return message, _membership_for_acting(user, message.room, staff_too=staff_too)
+
+
+def _membership_for_acting(
+    user: User, room: Room, *, staff_too: bool = False
+) -> Membership | None:
+    """`user`'s membership in the room of a message they act on (with its
+    sanctions): see message_for_member."""
     membership = membership_sanctioned(user, room)
     if membership is None:
         if staff_too and user.is_staff:
-            return message, None
+            return None
         if room.kind != Room.Kind.PUBLIC:
             raise no_such_message()
         refuse_if_banned(room, user)
         raise ChatError("forbidden", "join the room first")
     if membership.banned:
         raise banned()
-    return message, membership
+    return membership
 
 
 def message_for_reading(user: User, message_id: int) -> Message:
@@ -217,11 +224,35 @@ def message_for_reading(user: User, message_id: int) -> Message:
     message = _message(message_id)
     if message is None or message.is_deleted:
         raise no_such_message()
-    room = message.room
+    _refuse_unless_reader(user, message.room)
+    return message
+
+
+def _refuse_unless_reader(user: User, room: Room) -> None:
     if room.kind != Room.Kind.PUBLIC and membership_of(user, room) is None:
         raise no_such_message()
     refuse_if_banned(room, user)
-    return message
+
+
+def thread_root_for_reading(user: User, message_id: int) -> Message:
+    """The root of the thread `message_id` belongs to (that message, or a reply's
+    root), for someone who may read its room. A deleted root stays readable while
+    replies remain under it."""
+    root = _message(message_id)
+    if root is not None and root.thread_id is not None:
+        root = _message(root.thread_id)
+    if root is None or (root.is_deleted and not root.reply_count):
+        raise no_such_message()
+    _refuse_unless_reader(user, root.room)
+    return root
+
+
+def thread_root_for_member(user: User, message_id: int) -> Message:
+    """As thread_root_for_reading, for a member of its room who is not banned
+    (following, read markers)."""
+    root = thread_root_for_reading(user, message_id)
+    _membership_for_acting(user, root.room)
+    return root
 
 
 def message_for_reacting(user: User, message_id: int) -> Message:

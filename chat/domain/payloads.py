@@ -39,9 +39,12 @@ def message_object(
     `html` is the text rendered (chat.domain.richtext): sanitized, for clients
     to show as it is. A deleted message keeps its place but loses its text,
     html and reactions.
+
+    A reply carries `threadId` (its root) and `alsoToRoom`; a message that has
+    had replies, its thread_summary.
     """
     deleted = message.deleted_at is not None
-    return {
+    shown = {
         "id": message.id,
         "room": room_name if room_name is not None else message.room.name,
         "seq": message.changed_seq,
@@ -56,6 +59,25 @@ def message_object(
         "reactions": [] if deleted or reactions is None else reactions,
         "pinned": not deleted and message.pinned_at is not None,
         "saved": saved,
+    }
+    # Thread fields only where they say something: a plain message's frame,
+    # the one every fan-out carries, stays as it was.
+    if message.thread_id is not None:
+        shown["threadId"] = message.thread_id
+        shown["alsoToRoom"] = message.also_to_room
+    if message.last_reply_id is not None:
+        shown.update(thread_summary(message))
+    return shown
+
+
+def thread_summary(root: Any) -> dict[str, Any]:
+    """A thread's root's summary: its replies not deleted, the latest one, and
+    the latest few distinct repliers (most recent first)."""
+    return {
+        "replyCount": root.reply_count,
+        "lastReplyAt": iso(root.last_reply_at),
+        "lastReplyId": root.last_reply_id,
+        "repliers": root.repliers,
     }
 
 

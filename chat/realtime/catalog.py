@@ -82,6 +82,23 @@ class Message(TypedDict):
     reactions: list[ReactionSummary]  # [] once deleted
     pinned: bool
     saved: bool  # the receiving user saved it
+    # A reply: its thread's root, and whether the room itself shows it too.
+    threadId: NotRequired[int]
+    alsoToRoom: NotRequired[bool]
+    # A message that has had replies: its thread's summary (ThreadSummary).
+    replyCount: NotRequired[int]
+    lastReplyAt: NotRequired[Time | None]
+    lastReplyId: NotRequired[int | None]
+    repliers: NotRequired[list[str]]
+
+
+class ThreadSummary(TypedDict):
+    """chat.domain.payloads.thread_summary: a thread's root's replies."""
+
+    replyCount: int  # replies not deleted
+    lastReplyAt: Time | None  # None: no reply left
+    lastReplyId: int | None
+    repliers: list[str]  # the latest 3 distinct repliers, most recent first
 
 
 # "to": a direct room's other user (direct messages only); "members": a group's
@@ -200,6 +217,28 @@ class UserTyping(TypedDict):
     room: str
     username: str
     isTyping: bool
+    threadId: NotRequired[int]  # typing in that thread's composer
+
+
+class ThreadUpdated(ThreadSummary):
+    room: str
+    id: int  # the root
+    seq: int
+
+
+class ThreadRead(TypedDict):
+    """thread_read: how far the user has read a thread (on any of their devices),
+    and what is unread after that."""
+
+    room: str
+    id: int  # the root
+    lastReadId: int  # the latest reply read (0: none)
+    unread: int
+    lastReplyId: int | None
+
+
+class ThreadFollowed(ThreadRead):
+    following: bool
 
 
 class RoomUsers(TypedDict):
@@ -247,6 +286,9 @@ EVENTS: dict[str, type] = {
     "reaction_updated": ReactionUpdated,
     "message_pinned": MessagePinned,
     "message_saved": MessageSaved,
+    "thread_updated": ThreadUpdated,
+    "thread_followed": ThreadFollowed,
+    "thread_read": ThreadRead,
     "room_added": RoomAdded,
     "room_left": RoomLeft,
     "room_read": RoomRead,
@@ -303,6 +345,7 @@ class Delivered(TypedDict):
     seq: int
     time: Time
     duplicate: bool
+    threadId: NotRequired[int]  # a reply: its thread's root
 
 
 class ChangeReply(Ok):
@@ -351,6 +394,37 @@ class SavedReply(Ok):
     next: int | None  # `before` for the next page; None: no more
 
 
+class ThreadReply(Ok):
+    """get_thread: a thread's root and a page of its replies."""
+
+    room: str
+    root: Message
+    messages: list[Message]  # oldest first
+    hasMore: bool
+    following: bool
+    lastReadId: int  # the latest reply the user read (0: none)
+
+
+class FollowedThread(TypedDict):
+    room: str
+    root: Message
+    unread: int
+    lastReadId: int
+    following: bool  # always true here
+
+
+class ThreadsReply(Ok):
+    threads: list[FollowedThread]  # the latest replied to first
+
+
+class FollowReply(Ok, ThreadFollowed):
+    """follow_thread: the user's state in the thread afterwards."""
+
+
+class ThreadReadReply(Ok, ThreadRead):
+    """mark_thread_read."""
+
+
 class HistoryReply(Ok):
     messages: list[Message]
     hasMore: bool
@@ -383,6 +457,10 @@ ACKS: dict[str, type] = {
     "get_pins": PinsReply,
     "save_message": SaveReply,
     "list_saved": SavedReply,
+    "get_thread": ThreadReply,
+    "follow_thread": FollowReply,
+    "list_threads": ThreadsReply,
+    "mark_thread_read": ThreadReadReply,
     "typing": Ok,
     "get_history": HistoryReply,
     "get_edits": EditsReply,

@@ -205,8 +205,11 @@ def int_field(
     return value
 
 
-def bool_field(data: dict[str, Any], name: str) -> bool:
+def bool_field(data: dict[str, Any], name: str, *, required: bool = True) -> bool:
+    """`name`, true or false; when not `required`, absent (or null) is false."""
     value = data.get(name)
+    if value is None and not required:
+        return False
     if not isinstance(value, bool):
         raise ChatError("invalid", f"'{name}' must be true or false")
     return value

@@ -32,7 +32,7 @@ def history_page(
 ) -> dict[str, Any]:
     """Up to `limit` messages older than `before_id` (or the newest), oldest first."""
     room = room_for_reading(user=user, name=room_name)
-    messages = _messages_of(room)
+    messages = _messages_of(room).shown_in_room()
     if before_id is not None:
         messages = messages.filter(pk__lt=before_id)
     rows = list(messages.order_by("-id")[: limit + 1])
@@ -86,7 +86,7 @@ def room_sync(*, user: User, room: Room, after: int | None) -> RoomSync:
     messages = _messages_of(room).annotate(room_seq=F("room__last_seq"))
     if after is None:
         limit = settings.CHAT_HISTORY_PAGE
-        rows = list(messages.order_by("-id")[: limit + 1])
+        rows = list(messages.shown_in_room().order_by("-id")[: limit + 1])
         has_more = len(rows) > limit
         rows = rows[:limit][::-1]
         seq = rows[-1].room_seq if rows else room.last_seq

@@ -20,9 +20,11 @@ def unread_count(membership: Membership) -> int:
 
 
 def _unread_messages(*, room_id: Any, user_id: Any, last_read_id: Any):
-    return Message.objects.filter(
-        room_id=room_id, pk__gt=last_read_id, deleted_at__isnull=True
-    ).exclude(author_id=user_id)
+    return (
+        Message.objects.shown_in_room()
+        .filter(room_id=room_id, pk__gt=last_read_id, deleted_at__isnull=True)
+        .exclude(author_id=user_id)
+    )
 
 
 def rooms_of_user(*, user: User) -> list[dict[str, Any]]:
@@ -38,7 +40,8 @@ def rooms_of_user(*, user: User) -> list[dict[str, Any]]:
         .values("n")
     )
     last_message = (
-        Message.objects.filter(room_id=OuterRef("room_id"), deleted_at__isnull=True)
+        Message.objects.shown_in_room()
+        .filter(room_id=OuterRef("room_id"), deleted_at__isnull=True)
         .order_by("-pk")
         .values("pk")[:1]
     )

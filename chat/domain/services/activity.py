@@ -8,9 +8,17 @@ from chat.domain.events import PRESENCE_GROUP, Broadcast, RoomRef
 
 
 def typing_changed(
-    *, room: RoomRef, user_id: int, username: str, is_typing: bool
+    *,
+    room: RoomRef,
+    user_id: int,
+    username: str,
+    is_typing: bool,
+    thread_id: int | None = None,
 ) -> list[Broadcast]:
+    """In the room, or in the composer of one of its threads (`thread_id`)."""
     data = {"room": room.name, "username": username, "isTyping": is_typing}
+    if thread_id is not None:
+        data["threadId"] = thread_id
     return _to_room(room, "user_typing", data, skip_user_id=user_id)
 
 

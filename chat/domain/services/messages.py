@@ -23,7 +23,12 @@ from chat.domain.rules import (
     message_body_clean,
 )
 from chat.domain.selectors.rooms import room_member_names
-from chat.domain.services.rooms import conversation_get_or_create, conversation_people
+from chat.domain.services import threads
+from chat.domain.services.rooms import (
+    conversation_get_or_create,
+    conversation_people,
+    room_seq_next,
+)
 from chat.models import (
     Membership,
     Message,
@@ -46,9 +51,17 @@ class SentMessage:
 
 
 def message_send(
-    *, user: User, room_name: str, body: str, client_id: str | None = None
+    *,
+    user: User,
+    room_name: str,
+    body: str,
+    client_id: str | None = None,
+    thread_id: int | None = None,
+    also_to_room: bool = False,
 ) -> SentMessage:
-    """Store a message in a room the user is a member of, then broadcast it."""
+    """Store a message in a room the user is a member of, then broadcast it; with
+    `thread_id`, a reply in that message's thread (chat.domain.services.threads),
+    shown in the room itself too when `also_to_room`."""
     body = message_body_clean(body)
     client_id = client_id_clean(client_id)
     with transaction.atomic():
@@ -56,7 +69,22 @@ def message_send(
             return resent
         room, membership = room_for_member(user=user, name=room_name)
         refuse_if_muted(room, user, membership)
-        return _message_store(room=room, author=user, body=body, client_id=client_id)
+        if thread_id is None:
+            return _message_store(
+                room=room, author=user, body=body, client_id=client_id
+            )
+        root = threads.thread_root_for_reply(room, thread_id)
+        sent = _message_store(
+            room=room,
+            author=user,
+            body=body,
+            client_id=client_id,
+            thread=root,
+            also_to_room=also_to_room,
+        )
+        if sent.created:
+            threads.thread_reply_added(root, sent.message)
+        return sent
 
 
 @dataclass(frozen=True)
@@ -68,6 +96,8 @@ class Draft:
     room_name: str
     body: str
     client_id: str | None
+    thread_id: int | None = None  # a reply in this message's thread
+    also_to_room: bool = False
 
 
 def message_draft(
@@ -77,10 +107,18 @@ def message_draft(
     room_name: str,
     body: str,
     client_id: str | None,
+    thread_id: int | None = None,
+    also_to_room: bool = False,
 ) -> Draft:
     """Check a message's text before it waits for a batch: bad text fails alone."""
     return Draft(
-        user, room_id, room_name, message_body_clean(body), client_id_clean(client_id)
+        user,
+        room_id,
+        room_name,
+        message_body_clean(body),
+        client_id_clean(client_id),
+        thread_id,
+        also_to_room,
     )
 
 
@@ -106,6 +144,8 @@ def messages_send_many(drafts: list[Draft]) -> list[SentMessage | ChatError]:
                 room_name=draft.room_name,
                 body=draft.body,
                 client_id=draft.client_id,
+                thread_id=draft.thread_id,
+                also_to_room=draft.also_to_room,
             )
         except ChatError as error:
             sent = error
@@ -124,7 +164,9 @@ def _messages_store_many(drafts: list[Draft]) -> dict[int, SentMessage]:
                 _STORE_MANY_SQL,
                 {
                     "n": list(range(len(drafts))),
-                    "room": [d.room_id for d in drafts],
+                    # A reply (its root to lock and update) takes the
+                    # one-by-one path: no room, so SQL stores nothing for it.
+                    "room": [None if d.thread_id else d.room_id for d in drafts],
                     "author": [d.author.pk for d in drafts],
                     "body": [d.body for d in drafts],
                     "html": [richtext.render(d.body) for d in drafts],
@@ -208,8 +250,10 @@ numbered AS (
 ),
 inserted AS (
     INSERT INTO {Message._meta.db_table}
-        (room_id, author_id, body, html, client_id, seq, changed_seq, created_at)
-    SELECT room_id, author_id, body, html, client_id, seq, seq, now()
+        (room_id, author_id, body, html, client_id, seq, changed_seq, created_at,
+         also_to_room, reply_count, repliers)
+    SELECT room_id, author_id, body, html, client_id, seq, seq, now(),
+        false, 0, '[]'::jsonb
     FROM numbered ORDER BY n
     RETURNING id, room_id, seq, created_at, html
 )
@@ -270,7 +314,13 @@ def _message_by_client_id(user: User, client_id: str | None) -> Message | None:
 
 
 def _message_store(
-    *, room: Room, author: User, body: str, client_id: str | None
+    *,
+    room: Room,
+    author: User,
+    body: str,
+    client_id: str | None,
+    thread: Message | None = None,
+    also_to_room: bool = False,
 ) -> SentMessage:
     # Only a clientId can collide; then a savepoint keeps the transaction usable.
     guard = transaction.atomic() if client_id is not None else nullcontext()
@@ -285,6 +335,8 @@ def _message_store(
                 client_id=client_id,
                 seq=seq,
                 changed_seq=seq,
+                thread=thread,
+                also_to_room=also_to_room and thread is not None,
             )
     except IntegrityError:
         # The same clientId raced in from another socket and won.
@@ -294,20 +346,6 @@ def _message_store(
         return SentMessage(earlier, created=False)
     _emit_new_message(message)
     return SentMessage(message, created=True)
-
-
-def room_seq_next(room: Room) -> int:
-    """Advance the room's sequence number; holds the room row's lock until commit,
-    which orders the room's changes."""
-    # UPDATE ... RETURNING: one round trip (PostgreSQL, and SQLite >= 3.35).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1"
-            " WHERE id = %s RETURNING last_seq",
-            [room.pk],
-        )
-        (room.last_seq,) = cursor.fetchone()
-    return room.last_seq
 
 
 def _emit_new_message(message: Message) -> None:
@@ -387,6 +425,7 @@ def message_delete(*, user: User, message_id: int) -> Message:
         message = message_for_change(user, message_id, allow_deleted=True)
         if message.is_deleted:
             return message
+        root = threads.thread_root_locked(message)
         message.deleted_at = timezone.now()
         message.deleted_by = user
         message.pinned_at = None  # a deleted message leaves the room's pins
@@ -407,4 +446,6 @@ def message_delete(*, user: User, message_id: int) -> Message:
             "message_deleted",
             {"room": message.room.name, "id": message.pk, "seq": message.changed_seq},
         )
+        if root is not None:
+            threads.thread_reply_removed(root, message.room)
     return message

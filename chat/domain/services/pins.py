@@ -8,7 +8,7 @@ from django.utils import timezone
 from chat.domain import events
 from chat.domain.access import may_moderate, message_for_member, refuse_if_muted
 from chat.domain.errors import ChatError
-from chat.domain.services.messages import room_seq_next
+from chat.domain.services.rooms import room_seq_next
 from chat.models import Message
 
 User = AbstractBaseUser

@@ -10,7 +10,7 @@ from chat.domain.access import message_for_reacting
 from chat.domain.emoji import reaction_emoji_clean
 from chat.domain.errors import ChatError
 from chat.domain.selectors.reactions import reactors
-from chat.domain.services.messages import room_seq_next
+from chat.domain.services.rooms import room_seq_next
 from chat.models import Message, Reaction
 
 User = AbstractBaseUser

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from chat.domain import events
@@ -277,3 +277,17 @@ def _group_members_changed(room: Room, *, left: User | None = None) -> None:
     data = {"room": room.name, "members": room_member_names(room)}
     events.emit_on_commit(told, "group_updated", data)
     events.control_on_commit(told, "audience", room=room.name, audience=audience)
+
+
+def room_seq_next(room: Room) -> int:
+    """Advance the room's sequence number; holds the room row's lock until commit,
+    which orders the room's changes."""
+    # UPDATE ... RETURNING: one round trip (PostgreSQL, and SQLite >= 3.35).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1"
+            " WHERE id = %s RETURNING last_seq",
+            [room.pk],
+        )
+        (room.last_seq,) = cursor.fetchone()
+    return room.last_seq

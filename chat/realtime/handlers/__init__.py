@@ -8,6 +8,15 @@ from chat.realtime.handlers import (
     reactions,
     reads,
     rooms,
+    threads,
 )
 
-__all__ = ["history", "messages", "moderation", "reactions", "reads", "rooms"]
+__all__ = [
+    "history",
+    "messages",
+    "moderation",
+    "reactions",
+    "reads",
+    "rooms",
+    "threads",
+]

@@ -22,9 +22,9 @@ def history_cost(data: dict[str, Any]) -> float:
     return rows_cost(limit)
 
 
-@handles("get_history", cost=history_cost)
-async def get_history(session: Session, data: dict[str, Any]) -> Reply:
-    room = protocol.str_field(data, "room", max_length=64)
+def page_fields(data: dict[str, Any]) -> dict[str, int | None]:
+    """A page's `before` (an id) and `limit` (or the default page), as the
+    selectors take them: get_history's and get_thread's."""
     before = protocol.int_field(data, "before", required=False, minimum=1)
     limit = protocol.int_field(
         data,
@@ -33,12 +33,14 @@ async def get_history(session: Session, data: dict[str, Any]) -> Reply:
         minimum=1,
         maximum=settings.CHAT_HISTORY_MAX_PAGE,
     )
+    return {"before_id": before, "limit": limit or settings.CHAT_HISTORY_PAGE}
+
+
+@handles("get_history", cost=history_cost)
+async def get_history(session: Session, data: dict[str, Any]) -> Reply:
+    room = protocol.str_field(data, "room", max_length=64)
     page = await session.call(
-        selectors.history_page,
-        user=session.user,
-        room_name=room,
-        before_id=before,
-        limit=limit or settings.CHAT_HISTORY_PAGE,
+        selectors.history_page, user=session.user, room_name=room, **page_fields(data)
     )
     return {"status": "ok", **page}
 

@@ -22,6 +22,8 @@ async def send_message(session: Session, data: dict[str, Any]) -> Reply:
         user=session.user,
         room_id=joined.id if joined else None,
         room_name=room,
+        thread_id=protocol.int_field(data, "threadId", required=False, minimum=1),
+        also_to_room=protocol.bool_field(data, "alsoToRoom", required=False),
         **fields,
     )
     sent = await writer.message_send(draft)
@@ -31,6 +33,11 @@ async def send_message(session: Session, data: dict[str, Any]) -> Reply:
 
 @handles("private_message", kind="message", stores=True)
 async def private_message(session: Session, data: dict[str, Any]) -> Reply:
+    if "threadId" in data:
+        # Not ignored: the reply would land in the conversation itself.
+        raise ChatError(
+            "invalid", "reply in a thread with send_message {room, threadId}"
+        )
     sent = await session.call(
         services.conversation_message_send,
         user=session.user,
@@ -86,12 +93,15 @@ async def typing(session: Session, data: dict[str, Any]) -> Reply:
     name = room_ref_clean(protocol.str_field(data, "room", max_length=64))
     joined = session.joined_room(name)
     is_typing = protocol.bool_field(data, "isTyping")
+    # Not looked up: a thread's typing only tells the room's members which pane.
+    thread_id = protocol.int_field(data, "threadId", required=False, minimum=1)
     await events.send(
         activity.typing_changed(
             room=joined,
             user_id=session.user_id,
             username=session.username,
             is_typing=is_typing,
+            thread_id=thread_id,
         )
     )
     return {"status": "ok"}
@@ -109,7 +119,7 @@ def new_message(data: dict[str, Any]) -> dict[str, Any]:
 
 def delivered(sent: services.SentMessage) -> Reply:
     message = sent.message
-    return {
+    reply = {
         "status": "delivered",
         "messageId": message.pk,
         "room": message.room.name,
@@ -117,6 +127,9 @@ def delivered(sent: services.SentMessage) -> Reply:
         "time": payloads.iso(message.created_at),
         "duplicate": not sent.created,
     }
+    if message.thread_id is not None:
+        reply["threadId"] = message.thread_id
+    return reply
 
 
 @handles("pin_message", kind="message", stores=True)
