@@ -8,6 +8,10 @@ Scenarios (docs/BENCHMARKS.md has the figures and how they were taken):
            ack latency, lost and duplicated deliveries, errors by code.
   ramp     fanout at rising rates; the highest with p99 under --p99-ms and
            nothing lost.
+           With --mix replies=0.1,reactions=0.2 (chat peer), that share of the
+           sends are thread replies to a recent top-level message of the room and
+           reactions toggled on a recent message; every frame received is a
+           delivery, and latency is reported per kind (bench/load.py).
   connect  N sockets opened and joined: time until all joined, and the server's
            memory per socket (with --server-pid, for a server on this machine).
   abuse    one user floods a worker with history reads from --flood-sockets
@@ -41,6 +45,7 @@ import time
 from pathlib import Path
 
 from . import load
+from .mix import parse_mix
 
 PEERS = {
     "chat": "bench.chat_client",
@@ -55,6 +60,8 @@ def main(argv: list[str]) -> int:
         scenario = __import__(f"bench.{argv[0]}", fromlist=["main"])
         return scenario.main(argv[1:])
     args = parse(argv)
+    if args.mix is not None and args.peer != "chat":
+        raise SystemExit("--mix drives the chat peer only")
     peer = __import__(PEERS[args.peer], fromlist=["prepare_identities"])
     if args.scenario == "abuse":
         from . import abuse
@@ -98,6 +105,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sockets-per-user", type=int, default=1)
     parser.add_argument("--rates", help="ramp: comma-separated messages/s")
     parser.add_argument("--p99-ms", type=float, default=100)
+    parser.add_argument(
+        "--mix",
+        type=_mix_arg,
+        help="fanout, ramp: shares of the sends that are thread replies and"
+        " reactions, e.g. replies=0.1,reactions=0.2 (the rest plain messages)",
+    )
     parser.add_argument("--flood-sockets", type=int, default=20, help="abuse")
     parser.add_argument(
         "--interval", type=float, default=0.05, help="abuse: s between sends"
@@ -110,6 +123,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--json", help="also write the results to this file")
     return parser.parse_args(argv)
+
+
+def _mix_arg(text: str) -> dict[str, float]:
+    try:
+        return parse_mix(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 # --- Scenarios ---------------------------------------------------------------------
@@ -224,7 +244,12 @@ def start_procs(args: argparse.Namespace, clients: list[tuple]):
     progress = context.Array("q", 2 * procs_n, lock=False)
     pipes, procs = [], []
     for p in range(procs_n):
-        slice_ = load.Slice(PEERS[args.peer], args.url.split(","), clients[p::procs_n])
+        slice_ = load.Slice(
+            PEERS[args.peer],
+            args.url.split(","),
+            clients[p::procs_n],
+            mix=getattr(args, "mix", None),
+        )
         parent_end, child_end = context.Pipe()
         proc = context.Process(target=load.run, args=(slice_, child_end, progress, p))
         proc.start()
@@ -290,7 +315,12 @@ def summarize(
             members = room_size[room_of[int(key.split(":", 1)[0])]]
             expected += members
             lost += max(0, members - received.get(key, 0))
-    latencies = sorted(v for r in results for v in r["latencies_us"])
+    latencies = sorted(
+        v
+        for r in results
+        for values in (r["latencies_us"], *r["kind_latencies_us"].values())
+        for v in values
+    )
     acks = sorted(v for r in results for v in r["ack_latencies_us"])
     errors: dict[str, int] = {}
     for result in results:
@@ -321,6 +351,39 @@ def summarize(
             for r in results
         ],
         "connect_seconds": round(max(r["connect_seconds"] for r in ready), 2),
+    } | (mix_summary(args, results) if getattr(args, "mix", None) else {})
+
+
+def mix_summary(args, results: list[dict]) -> dict:
+    """A mixed run's figures by kind: sends, deliveries (frames by event), latency
+    (send to receive, where the sender is known) and ack latency."""
+
+    def total(name: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in results:
+            for key, count in r[name].items():
+                counts[key] = counts.get(key, 0) + count
+        return counts
+
+    def by_kind(name: str, plain: str | None) -> dict[str, dict]:
+        values: dict[str, list[int]] = {}
+        for r in results:
+            if plain:
+                values.setdefault("message", []).extend(r[plain])
+            for kind, samples in r[name].items():
+                values.setdefault(kind, []).extend(samples)
+        return {
+            kind: {"samples": len(v), **percentiles(sorted(v))}
+            for kind, v in values.items()
+        }
+
+    return {
+        "mix": args.mix,
+        "sent_by_kind": total("sent_by_kind"),
+        "acked_by_kind": total("acked_by_kind"),
+        "deliveries_by_event": total("frames"),
+        "latency_by_kind_ms": by_kind("kind_latencies_us", "latencies_us"),
+        "ack_latency_by_kind_ms": by_kind("kind_ack_latencies_us", "ack_latencies_us"),
     }
 
 
@@ -354,6 +417,28 @@ def print_table(rows: list[dict]) -> None:
             f"{r['lost']:>7}{r['duplicates']:>5}  {r['errors'] or '-'}"
             f"  {r['load_cpu_percent']}  {r.get('server_cpu_percent', '-')}"
         )
+        if "mix" in r:
+            print_mix(r)
+
+
+def print_mix(r: dict) -> None:
+    """Under a mixed run's row: sends and deliveries by kind, latency by kind."""
+    duration = r["duration_s"]
+    sent = ", ".join(f"{k} {v:,}" for k, v in sorted(r["sent_by_kind"].items()))
+    frames = ", ".join(
+        f"{k} {v / duration:,.0f}/s"
+        for k, v in sorted(r["deliveries_by_event"].items())
+    )
+    print(f"    sent: {sent}\n    delivered: {frames}")
+    for name, table in (
+        ("latency", r["latency_by_kind_ms"]),
+        ("ack", r["ack_latency_by_kind_ms"]),
+    ):
+        for kind, p in sorted(table.items()):
+            print(
+                f"    {name} {kind:<17}p50 {p['p50']:7.1f}  p99 {p['p99']:7.1f}"
+                f"  max {p['max']:7.1f} ms  ({p['samples']:,} samples)"
+            )
 
 
 def rss_kib(pids: list[int] | None) -> int | None:

@@ -126,11 +126,14 @@ class Connection:
         ws: ClientConnection,
         on_message: Callable[[str], None],
         on_data: Callable[[dict], None] | None = None,
+        on_event: Callable[[str, dict], None] | None = None,
     ) -> None:
         """`on_message(body)` for each room message; or, given, `on_data(data)`
-        with the whole frame's data (room, seq, id, message, ...)."""
+        with the whole frame's data (room, seq, id, message, ...). Given,
+        `on_event(event, data)` for every other frame but acks."""
         self.ws = ws
         self.on_data = on_data or (lambda data: on_message(data["message"]))
+        self.on_event = on_event
         self.acks = itertools.count(1)
         self.waiting: dict[int, asyncio.Future] = {}
         self.reader = asyncio.create_task(self._read())
@@ -142,6 +145,7 @@ class Connection:
         identity: dict,
         on_message: Callable[[str], None],
         on_data: Callable[[dict], None] | None = None,
+        on_event: Callable[[str, dict], None] | None = None,
     ) -> "Connection":
         parts = urllib.parse.urlsplit(base_url)
         scheme = "wss" if parts.scheme == "https" else "ws"
@@ -154,14 +158,14 @@ class Connection:
             max_size=2**20,
             ping_interval=None,
         )
-        return cls(ws, on_message, on_data)
+        return cls(ws, on_message, on_data, on_event)
 
     async def _read(self) -> None:
-        on_data = self.on_data
+        on_data, on_event = self.on_data, self.on_event
         try:
             async for text in self.ws:
                 # The hot path: room messages are most frames; decode only those
-                # and acks.
+                # and acks (and the rest only for an on_event).
                 if text.startswith('{"event":"receive_message"'):
                     on_data(json.loads(text)["data"])
                 elif text.startswith('{"event":"ack"'):
@@ -169,6 +173,9 @@ class Connection:
                     future = self.waiting.pop(frame["ack"], None)
                     if future is not None and not future.done():
                         future.set_result(frame["data"])
+                elif on_event is not None:
+                    frame = json.loads(text)
+                    on_event(frame["event"], frame.get("data"))
         except ConnectionClosed:
             pass
         finally:
@@ -195,11 +202,19 @@ class Connection:
     async def join(self, room: str) -> None:
         await self.request("join_room", {"room": room})
 
-    async def send(self, room: str, body: str) -> float | None:
-        """Send; the seconds until its ack (stored and broadcast)."""
+    async def send(self, room: str, body: str, **fields) -> float | None:
+        """Send (with any other `fields` of send_message: threadId, clientId);
+        the seconds until its ack (stored and broadcast)."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await self.request("send_message", {"room": room, "message": body})
+        await self.request("send_message", {"room": room, "message": body, **fields})
+        return loop.time() - started
+
+    async def react(self, message_id: int, emoji: str, on: bool) -> float:
+        """Put `emoji` on the message or take it off; the seconds until its ack."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await self.request("react", {"id": message_id, "emoji": emoji, "on": on})
         return loop.time() - started
 
     async def close(self) -> None:
