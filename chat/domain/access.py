@@ -288,8 +288,11 @@ def _message(message_id: int) -> Message | None:
 
 
 def _message_locked(message_id: int) -> Message | None:
+    # Only the message's row: the room's is locked when its seq is taken
+    # (room_seq_next), late in the transaction, since every write to the room
+    # (the writer's batches included) waits on it.
     return (
-        Message.objects.select_for_update()
+        Message.objects.select_for_update(of=("self",))
         .select_related("room", "author")
         .filter(pk=message_id)
         .first()

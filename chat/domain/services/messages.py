@@ -84,7 +84,9 @@ def message_send(
         )
         if sent.created:
             threads.thread_reply_added(root, sent.message)
-        return sent
+    if sent.created:
+        threads.thread_followers_add(root, sent.message)
+    return sent
 
 
 @dataclass(frozen=True)

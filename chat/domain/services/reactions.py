@@ -56,10 +56,10 @@ def reaction_set(
             if on
             else _reaction_remove(message, user, emoji)
         )
-        if changed:
+        count, users = reactors(message.pk, emoji)
+        if changed:  # the room's row last: every write to the room waits on it
             message.changed_seq = room_seq_next(message.room)
             message.save(update_fields=["changed_seq"])
-        count, users = reactors(message.pk, emoji)
         state = ReactionState(message, emoji, count, users)
         if changed:
             events.emit_on_commit(

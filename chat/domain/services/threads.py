@@ -48,7 +48,7 @@ def _locked(message_id: int) -> Message | None:
 
 def thread_reply_added(root: Message, reply: Message) -> None:
     """After `reply` is stored under `root` (locked): the root's summary grows,
-    taking the room's next seq, and the replier and the root's author follow."""
+    taking the room's next seq. Then, once that is committed, thread_followers_add."""
     root.reply_count += 1
     root.last_reply_at = reply.created_at
     root.last_reply_id = reply.pk
@@ -56,11 +56,17 @@ def thread_reply_added(root: Message, reply: Message) -> None:
     root.repliers = [name, *(n for n in root.repliers if n != name)][:REPLIERS_SHOWN]
     root.changed_seq = room_seq_next(reply.room)
     _summary_save(root, reply.room)
-    # Replying follows the thread again, even after an unfollow (as Slack does);
-    # they have read it up to their own reply.
-    _follow_set(reply.author, root, following=True, read_up_to=reply.pk)
-    if root.author_id != reply.author_id:
-        _follow_start(root.author, root)
+
+
+def thread_followers_add(root: Message, reply: Message) -> None:
+    """The replier follows the thread, again even after an unfollow (as Slack
+    does), having read it up to their own reply; the root's author follows from
+    its first reply. In a transaction of its own, after the reply's: the room's
+    row, which every write to the room waits on, is not held for this."""
+    with transaction.atomic():
+        _follow_set(reply.author, root, following=True, read_up_to=reply.pk)
+        if root.author_id != reply.author_id:
+            _follow_start(root.author, root)
 
 
 def thread_reply_removed(root: Message, room: Room) -> None:

@@ -17,16 +17,28 @@ from chat.realtime.session import Session
 async def send_message(session: Session, data: dict[str, Any]) -> Reply:
     room = protocol.str_field(data, "room", max_length=64)
     fields = new_message(data)
-    joined = session.rooms.get(room_ref_clean(room))
-    draft = services.message_draft(
-        user=session.user,
-        room_id=joined.id if joined else None,
-        room_name=room,
-        thread_id=protocol.int_field(data, "threadId", required=False, minimum=1),
-        also_to_room=protocol.bool_field(data, "alsoToRoom", required=False),
-        **fields,
-    )
-    sent = await writer.message_send(draft)
+    thread_id = protocol.int_field(data, "threadId", required=False, minimum=1)
+    if thread_id is not None:
+        # A reply is stored on its own (its root is locked and updated): through
+        # a database thread of its own, not the writer's one lane, where it
+        # would hold up every message of the worker waiting behind it.
+        sent = await session.call(
+            services.message_send,
+            user=session.user,
+            room_name=room,
+            thread_id=thread_id,
+            also_to_room=protocol.bool_field(data, "alsoToRoom", required=False),
+            **fields,
+        )
+    else:
+        joined = session.rooms.get(room_ref_clean(room))
+        draft = services.message_draft(
+            user=session.user,
+            room_id=joined.id if joined else None,
+            room_name=room,
+            **fields,
+        )
+        sent = await writer.message_send(draft)
     metrics.room_messages.inc()
     return delivered(sent)
 
