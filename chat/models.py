@@ -92,6 +92,15 @@ class Room(models.Model):
         return int(low), int(high)
 
 
+class Notify(models.TextChoices):
+    """What of a room notifies a member (a desktop notification, a push, an email)."""
+
+    DEFAULT = "default", "Default"
+    ALL = "all", "All messages"
+    MENTIONS = "mentions", "Mentions only"
+    NOTHING = "nothing", "Nothing"
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         MEMBER = "member", "Member"
@@ -108,6 +117,14 @@ class Membership(models.Model):
     last_read = models.ForeignKey(
         "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # What of this room notifies them (chat.domain.notify): DEFAULT is ALL in a
+    # direct or group conversation and MENTIONS in a room.
+    notify = models.CharField(
+        max_length=8, choices=Notify.choices, default=Notify.DEFAULT
+    )
+    # Muted: the room is neither bold nor badged for its unread messages, only
+    # for its mentions, and notifies of nothing but mentions.
+    muted = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -166,6 +183,9 @@ class Message(models.Model):
     last_reply_at = models.DateTimeField(null=True, blank=True)
     last_reply_id = models.BigIntegerField(null=True, blank=True)
     repliers = models.JSONField(default=list, blank=True)
+    # Who it mentions (chat.domain.mentions): the usernames of members named with
+    # @username, and "@room" or "@here" when it used one; [] for most messages.
+    mentions = models.JSONField(default=list, blank=True)
 
     objects = MessageQuerySet.as_manager()
 
@@ -408,3 +428,112 @@ class UsernameKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:12]}... of {self.user}"
+
+
+class Mention(models.Model):
+    """A user a message mentions (chat.domain.mentions), by name or through @room
+    or @here, worked out on the server when it is sent or edited; `read` once the
+    user's read marker (of the room, or of the reply's thread) passes it."""
+
+    class Kind(models.TextChoices):
+        USER = "user", "@username"
+        ROOM = "room", "@room"
+        HERE = "here", "@here"
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="mention_set"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    # The message's room, kept here so a room's mention count is one index range.
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    read = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="mention_once")
+        ]
+        indexes = [
+            # Mention counts: WHERE user = ? AND read = false (per room)
+            models.Index(
+                fields=["user", "room"],
+                condition=Q(read=False),
+                name="mention_unread",
+            ),
+            # The Mentions view: WHERE user = ? ORDER BY id DESC
+            models.Index(fields=["user", "-id"], name="mention_user_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in #{self.message_id} ({self.kind})"
+
+
+class UserSettings(models.Model):
+    """A user's own preferences, on every device (chat.domain.services.preferences),
+    and when they were last seen."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_settings"
+    )
+    desktop_notifications = models.BooleanField(default=True)
+    email_notifications = models.BooleanField(default=True)
+    # Minutes a DM or mention waits unread before it is emailed; NULL: the site's
+    # CHAT_EMAIL_DELAY.
+    email_delay = models.PositiveIntegerField(null=True, blank=True)
+    # Do not disturb until then: no desktop notification and no push.
+    dnd_until = models.DateTimeField(null=True, blank=True)
+    # Others see when this user has read their messages.
+    send_read_receipts = models.BooleanField(default=True)
+    # When their last session ended (presence: "offline, last seen ...").
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"settings of {self.user}"
+
+
+class PushSubscription(models.Model):
+    """One browser's Web Push subscription (a device): removed when its push
+    service answers 404 or 410."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    endpoint = models.URLField(max_length=1000, unique=True)
+    # The browser's P-256 public key and auth secret, base64url, for encryption.
+    p256dh = models.CharField(max_length=128)
+    auth = models.CharField(max_length=64)
+    user_agent = models.CharField(max_length=250, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"push to {self.user} ({self.endpoint[:40]})"
+
+
+class EmailNotice(models.Model):
+    """A DM or mention that will be emailed to `user` at `due_at` if still unread
+    then (chat.jobs.email): one email takes every notice of the user that is due."""
+
+    class Reason(models.TextChoices):
+        DIRECT = "direct", "Direct message"
+        MENTION = "mention", "Mention"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=8, choices=Reason.choices)
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "message"], name="email_once")
+        ]
+        indexes = [models.Index(fields=["user", "due_at"], name="email_due")]
+
+    def __str__(self) -> str:
+        return f"#{self.message_id} to {self.user} at {self.due_at:%H:%M}"

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "chat",
 ]
 
@@ -123,6 +125,39 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Background jobs and notifications -------------------------------------------------
+# Jobs (chat.jobs: pushes, emails) go through the Django Tasks API, stored in the
+# database (django-tasks-db) and run by `manage.py db_worker` processes, on any
+# machine, as many as wanted (docs/DEPLOY.md, "Background jobs"). With
+# CHAT_JOBS_IN_PROCESS (the default without REDIS_URL: the embedded default), the
+# chat's own server process runs them too, in a thread: no other process to start.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+CHAT_JOBS_IN_PROCESS = env.bool("CHAT_JOBS_IN_PROCESS", default=not REDIS_URL)
+# A job that fails is tried again after 10 s, 40 s, 160 s, ... this many times.
+CHAT_JOB_ATTEMPTS = env.int("CHAT_JOB_ATTEMPTS", default=5)
+
+# A DM or mention still unread this many minutes later is emailed (batched per user).
+CHAT_EMAIL_DELAY = env.int("CHAT_EMAIL_DELAY", default=10)
+# @room in a room with more members than this: its owners and moderators only.
+CHAT_ROOM_MENTION_MAX_MEMBERS = env.int("CHAT_ROOM_MENTION_MAX_MEMBERS", default=50)
+# The site's address in emails (links back to the chat); the request's otherwise.
+CHAT_SITE_URL = env.str("CHAT_SITE_URL", default="http://127.0.0.1:8000")
+# Email: the console in development; EMAIL_URL (smtp://user:pass@host:587,
+# submission+tls, ...) in production.
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="chat@localhost")
+if "EMAIL_URL" in env:
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = env.str(
+        "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+    )
+
+# Web Push: the VAPID key pair (base64url, the private key as raw 32 bytes or
+# PEM), and a contact the push services may write to. Without them, push is off.
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
+VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:admin@localhost")
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -253,9 +253,9 @@ numbered AS (
 inserted AS (
     INSERT INTO {Message._meta.db_table}
         (room_id, author_id, body, html, client_id, seq, changed_seq, created_at,
-         also_to_room, reply_count, repliers)
+         also_to_room, reply_count, repliers, mentions)
     SELECT room_id, author_id, body, html, client_id, seq, seq, now(),
-        false, 0, '[]'::jsonb
+        false, 0, '[]'::jsonb, '[]'::jsonb
     FROM numbered ORDER BY n
     RETURNING id, room_id, seq, created_at, html
 )
