@@ -732,7 +732,16 @@ async def test_author_edits_and_deletes_with_broadcasts(amake_user, sockets):
     assert reply["status"] == "ok"
     for socket in (a, b):
         edited = await socket.event("message_edited")
-        assert set(edited) == {"room", "id", "message", "html", "editedAt", "seq"}
+        assert set(edited) == {
+            "room",
+            "id",
+            "message",
+            "html",
+            "editedAt",
+            "mentions",
+            "seq",
+        }
+        assert edited["mentions"] == []
         assert edited["room"] == "general" and edited["id"] == message_id
         assert edited["message"] == "hello"
         assert ISO_UTC_MS.fullmatch(edited["editedAt"])

@@ -67,6 +67,28 @@ def message_object(
         shown["alsoToRoom"] = message.also_to_room
     if message.last_reply_id is not None:
         shown.update(thread_summary(message))
+    if message.mentions and not deleted:
+        shown["mentions"] = message.mentions
+    return shown
+
+
+# How much of a message's text a `mentioned` event (and a notification) carries.
+MENTION_TEXT_MAX = 300
+
+
+def mention_object(message: Any, kind: str) -> dict[str, Any]:
+    """A message (`room` and `author` loaded) mentioning the receiving user, as
+    the `mentioned` event tells them: enough to badge, notify and open it."""
+    shown = {
+        "room": message.room.name,
+        "id": message.pk,
+        "username": message.author.get_username(),
+        "message": message.body[:MENTION_TEXT_MAX],
+        "kind": kind,
+        "time": iso(message.created_at),
+    }
+    if message.thread_id is not None:
+        shown["threadId"] = message.thread_id
     return shown
 
 

@@ -39,6 +39,10 @@ Time = Annotated[str, Pattern("time", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 Number = int | float
 AckId = str | int | float
 RoomKind = Literal["public", "private", "direct", "group"]
+# What of a room notifies a member: "default" is "all" in a direct or group
+# conversation and "mentions" in a room.
+NotifyLevel = Literal["default", "all", "mentions", "nothing"]
+MentionKind = Literal["user", "room", "here"]
 Role = Literal["member", "moderator", "owner"]
 # The keys of chat.domain.errors.ChatError.HTTP_STATUS (a test says so).
 ErrorCode = Literal[
@@ -90,6 +94,9 @@ class Message(TypedDict):
     lastReplyAt: NotRequired[Time | None]
     lastReplyId: NotRequired[int | None]
     repliers: NotRequired[list[str]]
+    # Whom it mentions: members named with @username, then "@room" or "@here"
+    # if it used one (chat.domain.mentions). Only when it mentions someone.
+    mentions: NotRequired[list[str]]
 
 
 class ThreadSummary(TypedDict):
@@ -135,6 +142,9 @@ class _Room(TypedDict):
     unread: int
     lastMessageId: int | None  # None: no message that is not deleted
     lastReadId: int | None  # None: never marked
+    mentions: int  # unread messages that mention the user
+    notify: NotifyLevel
+    muted: bool  # no bold, no unread badge: only mentions count
 
 
 class RoomEntry(_Room, _RoomWith):
@@ -151,6 +161,7 @@ class MessageEdited(TypedDict):
     message: str
     html: str
     editedAt: Time
+    mentions: list[str]  # as Message.mentions, [] for none
     seq: int
 
 
@@ -201,8 +212,29 @@ class RoomLeft(TypedDict):
 
 class RoomRead(TypedDict):
     room: str
-    lastReadId: int
+    lastReadId: int | None
     unread: int
+    mentions: int  # unread messages that mention the user
+
+
+class Mentioned(TypedDict):
+    """chat.domain.payloads.mention_object: to each user a new message mentions
+    (or an edit newly does), on all their sockets."""
+
+    room: str
+    id: int  # the message
+    username: str  # its author
+    message: str  # its text, at most 300 characters
+    kind: MentionKind
+    time: Time
+    threadId: NotRequired[int]  # a reply: its thread's root
+
+
+class MentionEntry(Message):
+    """One of list_mentions' messages."""
+
+    kind: MentionKind
+    read: bool
 
 
 class MemberMoved(TypedDict):
@@ -292,6 +324,7 @@ EVENTS: dict[str, type] = {
     "room_added": RoomAdded,
     "room_left": RoomLeft,
     "room_read": RoomRead,
+    "mentioned": Mentioned,
     "user_joined": MemberMoved,
     "user_left": MemberMoved,
     "user_typing": UserTyping,
@@ -434,6 +467,11 @@ class MarkReadReply(Ok):
     unread: int
 
 
+class MentionsReply(Ok):
+    mentions: list[MentionEntry]  # newest first
+    hasMore: bool
+
+
 class ListRoomsReply(Ok):
     rooms: list[RoomEntry]
 
@@ -482,6 +520,7 @@ ACKS: dict[str, type] = {
     "get_history": HistoryReply,
     "get_edits": EditsReply,
     "mark_read": MarkReadReply,
+    "list_mentions": MentionsReply,
     "list_rooms": ListRoomsReply,
     "list_members": ListMembersReply,
     "kick_user": Ok,

@@ -1,6 +1,7 @@
 """Every read, by topic; access rules through chat.domain.access. Results are
 shaped by chat.domain.payloads, so every transport presents the same thing."""
 
+from chat.domain.selectors.mentions import mention_counts, mentions_page
 from chat.domain.selectors.messages import (
     RoomSync,
     history_page,
@@ -24,6 +25,8 @@ __all__ = [
     "direct_room_between",
     "group_room_of",
     "history_page",
+    "mention_counts",
+    "mentions_page",
     "message_edits",
     "room_directory",
     "room_members",

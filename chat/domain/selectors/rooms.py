@@ -9,6 +9,9 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce
 
 from chat.domain import access
+
+# The module: selectors.mentions imports selectors.messages, which imports this.
+from chat.domain.selectors import mentions as mention_reads
 from chat.models import Membership, Message, Mute, Room, RoomBan
 
 User = AbstractBaseUser
@@ -31,7 +34,8 @@ def _unread_messages(*, room_id: Any, user_id: Any, last_read_id: Any):
 
 
 def rooms_of_user(*, user: User) -> list[dict[str, Any]]:
-    """The user's rooms with unread counts and last message ids, in two queries."""
+    """The user's rooms with unread counts, unread mentions, last message ids and
+    notification preferences, in three queries."""
     unread = (
         _unread_messages(
             room_id=OuterRef("room_id"),
@@ -61,6 +65,7 @@ def rooms_of_user(*, user: User) -> list[dict[str, Any]]:
         .order_by("room__kind", "room__name")
     )
     memberships = list(memberships)
+    mentions = mention_reads.mention_counts(user=user)
     peers = _direct_peers(user, [m.room_id for m in memberships if m.room.is_direct])
     groups = _group_members(
         room_ids=[m.room_id for m in memberships if m.room.is_group]
@@ -75,6 +80,9 @@ def rooms_of_user(*, user: User) -> list[dict[str, Any]]:
             "unread": m.unread,
             "lastMessageId": m.last_message_id,
             "lastReadId": m.last_read_id,
+            "mentions": mentions.get(m.room_id, 0),
+            "notify": m.notify,
+            "muted": m.muted,
             **({"with": peers.get(m.room_id)} if m.room.is_direct else {}),
             **({"members": groups.get(m.room_id, [])} if m.room.is_group else {}),
         }
@@ -127,9 +135,10 @@ def room_members(
     members = (
         Membership.objects.filter(room=room, user__is_active=True)
         .exclude(Exists(RoomBan.objects.active().filter(**sanctions)))
-        .annotate(muted=Exists(Mute.objects.active().filter(**sanctions)))
+        # Muted by a moderator (Mute), not Membership.muted (their own preference).
+        .annotate(sanctioned=Exists(Mute.objects.active().filter(**sanctions)))
     )
-    rows = list(members.values_list("user__username", "role", "muted"))
+    rows = list(members.values_list("user__username", "role", "sanctioned"))
     online = set(online)
     rows.sort(key=lambda row: (row[0] not in online, row[0].casefold(), row[0]))
     return {

@@ -3,6 +3,7 @@ calls the domain through its session, and returns the ack's data."""
 
 from chat.realtime.handlers import (
     history,
+    mentions,
     messages,
     moderation,
     reactions,
@@ -13,6 +14,7 @@ from chat.realtime.handlers import (
 
 __all__ = [
     "history",
+    "mentions",
     "messages",
     "moderation",
     "reactions",
