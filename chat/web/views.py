@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from chat.domain import access, selectors, services
 from chat.domain.errors import ChatError, SiteBanned
-from chat.infra import metrics, ratelimit, worker
+from chat.infra import metrics, ratelimit, vapid, worker
 from chat.web.forms import InviteForm, RoomCreateForm, RoomJoinForm, SignupForm
 
 logger = logging.getLogger(__name__)
@@ -167,6 +167,8 @@ def app_page(
             "peer": peer,
             "group": group,
             "max_length": settings.CHAT_MAX_MESSAGE_LENGTH,
+            # "" when push is off: the page then offers none.
+            "vapid_public_key": vapid.application_server_key(),
         },
     )
 
