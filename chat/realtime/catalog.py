@@ -40,6 +40,9 @@ Number = int | float
 AckId = str | int | float
 RoomKind = Literal["public", "private", "direct", "group"]
 Role = Literal["member", "moderator", "owner"]
+# chat.models.Notify: "default" is "all" in a direct or group conversation and
+# "mentions" in a room.
+NotifyLevel = Literal["default", "all", "mentions", "nothing"]
 # The keys of chat.domain.errors.ChatError.HTTP_STATUS (a test says so).
 ErrorCode = Literal[
     "bad_frame",
@@ -272,6 +275,24 @@ class Unmuted(TypedDict):
     room: str
 
 
+class RoomNotify(TypedDict):
+    """room_notify: what a room notifies the user of, and whether it is muted."""
+
+    room: str
+    notify: NotifyLevel
+    muted: bool
+
+
+class SettingsChanged(TypedDict):
+    """chat.domain.payloads.settings_object: the user's own preferences."""
+
+    desktopNotifications: bool
+    emailNotifications: bool
+    emailDelay: int  # minutes: the user's, or the site's where they chose none
+    dndUntil: Time | None  # do not disturb until then; None: off
+    readReceipts: bool
+
+
 class Error(TypedDict):
     code: ErrorCode
     msg: str
@@ -301,6 +322,8 @@ EVENTS: dict[str, type] = {
     "kicked": Kicked,
     "muted": Muted,
     "unmuted": Unmuted,
+    "room_notify": RoomNotify,
+    "settings_changed": SettingsChanged,
     "error": Error,
 }
 
@@ -459,6 +482,10 @@ class MuteReply(Ok):
     until: Time
 
 
+class RoomNotifyReply(Ok, RoomNotify):
+    """set_room_notify: the room's state afterwards."""
+
+
 # Every client event of chat.realtime.dispatch.HANDLERS -> its reply when it
 # succeeds (a test says they are the same events).
 ACKS: dict[str, type] = {
@@ -486,6 +513,7 @@ ACKS: dict[str, type] = {
     "list_members": ListMembersReply,
     "kick_user": Ok,
     "mute_user": MuteReply,
+    "set_room_notify": RoomNotifyReply,
     "ping": Ok,
 }
 
