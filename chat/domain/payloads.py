@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.utils import timezone
 
 from chat.domain import richtext
@@ -134,6 +135,24 @@ def conversation_message_object(
         "from": message.author.get_username(),
         **addressed,
         "isSelf": for_author,
+    }
+
+
+def settings_object(user_settings: Any) -> dict[str, Any]:
+    """A user's UserSettings as their clients get them (settings_changed, the app
+    page's "chat-settings" data): the email delay in effect (the site's
+    CHAT_EMAIL_DELAY where the user chose none), and do-not-disturb's end only
+    while it is ahead."""
+    dnd_until = user_settings.dnd_until
+    if dnd_until is not None and dnd_until <= timezone.now():
+        dnd_until = None
+    delay = user_settings.email_delay
+    return {
+        "desktopNotifications": user_settings.desktop_notifications,
+        "emailNotifications": user_settings.email_notifications,
+        "emailDelay": settings.CHAT_EMAIL_DELAY if delay is None else delay,
+        "dndUntil": iso(dnd_until),
+        "readReceipts": user_settings.send_read_receipts,
     }
 
 

@@ -44,6 +44,9 @@ RoomKind = Literal["public", "private", "direct", "group"]
 NotifyLevel = Literal["default", "all", "mentions", "nothing"]
 MentionKind = Literal["user", "room", "here"]
 Role = Literal["member", "moderator", "owner"]
+# chat.models.Notify: "default" is "all" in a direct or group conversation and
+# "mentions" in a room.
+NotifyLevel = Literal["default", "all", "mentions", "nothing"]
 # The keys of chat.domain.errors.ChatError.HTTP_STATUS (a test says so).
 ErrorCode = Literal[
     "bad_frame",
@@ -304,6 +307,24 @@ class Unmuted(TypedDict):
     room: str
 
 
+class RoomNotify(TypedDict):
+    """room_notify: what a room notifies the user of, and whether it is muted."""
+
+    room: str
+    notify: NotifyLevel
+    muted: bool
+
+
+class SettingsChanged(TypedDict):
+    """chat.domain.payloads.settings_object: the user's own preferences."""
+
+    desktopNotifications: bool
+    emailNotifications: bool
+    emailDelay: int  # minutes: the user's, or the site's where they chose none
+    dndUntil: Time | None  # do not disturb until then; None: off
+    readReceipts: bool
+
+
 class Error(TypedDict):
     code: ErrorCode
     msg: str
@@ -334,6 +355,8 @@ EVENTS: dict[str, type] = {
     "kicked": Kicked,
     "muted": Muted,
     "unmuted": Unmuted,
+    "room_notify": RoomNotify,
+    "settings_changed": SettingsChanged,
     "error": Error,
 }
 
@@ -497,6 +520,10 @@ class MuteReply(Ok):
     until: Time
 
 
+class RoomNotifyReply(Ok, RoomNotify):
+    """set_room_notify: the room's state afterwards."""
+
+
 # Every client event of chat.realtime.dispatch.HANDLERS -> its reply when it
 # succeeds (a test says they are the same events).
 ACKS: dict[str, type] = {
@@ -525,6 +552,7 @@ ACKS: dict[str, type] = {
     "list_members": ListMembersReply,
     "kick_user": Ok,
     "mute_user": MuteReply,
+    "set_room_notify": RoomNotifyReply,
     "ping": Ok,
 }
 

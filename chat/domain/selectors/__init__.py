@@ -10,6 +10,12 @@ from chat.domain.selectors.messages import (
     room_sync,
     saved_page,
 )
+from chat.domain.selectors.preferences import (
+    RoomNotify,
+    default_notify,
+    room_notify_levels,
+    user_settings_of,
+)
 from chat.domain.selectors.rooms import (
     direct_room_between,
     group_room_of,
@@ -21,7 +27,9 @@ from chat.domain.selectors.rooms import (
 from chat.domain.selectors.users import username_looks_taken
 
 __all__ = [
+    "RoomNotify",
     "RoomSync",
+    "default_notify",
     "direct_room_between",
     "group_room_of",
     "history_page",
@@ -30,10 +38,12 @@ __all__ = [
     "message_edits",
     "room_directory",
     "room_members",
+    "room_notify_levels",
     "room_pins",
     "room_sync",
     "rooms_of_user",
     "saved_page",
     "unread_count",
+    "user_settings_of",
     "username_looks_taken",
 ]
