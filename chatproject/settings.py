@@ -126,7 +126,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# --- Background jobs and notifications -------------------------------------------------
+# --- Background jobs and notifications ---------------------------------------------
 # Jobs (chat.jobs: pushes, emails) go through the Django Tasks API, stored in the
 # database (django-tasks-db) and run by `manage.py db_worker` processes, on any
 # machine, as many as wanted (docs/DEPLOY.md, "Background jobs"). With

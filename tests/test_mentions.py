@@ -135,7 +135,7 @@ async def test_in_a_big_room_only_moderators_may_mention_room(
 
 
 async def test_a_banned_member_is_not_mentioned(amake_user, sockets):
-    alice, bob, carol = await trio(amake_user, sockets)
+    _alice, bob, _carol = await trio(amake_user, sockets)
     await sync_to_async(_ban)("carol", "general")
     sent = await bob.say("general", "@carol @alice @room")
     assert await _mentioned_users(sent["messageId"]) == ["alice"]
@@ -161,7 +161,7 @@ async def test_an_edit_mentions_the_newly_named_and_unmentions_the_dropped(
 async def test_a_mention_in_a_thread_follows_it_and_reading_the_thread_clears_it(
     amake_user, sockets
 ):
-    alice, bob, carol = await trio(amake_user, sockets)
+    _alice, bob, carol = await trio(amake_user, sockets)
     root = await bob.say("general", "release plan")
     sent = await bob.say("general", "@carol thoughts?", threadId=root["messageId"])
     told = await carol.event("mentioned", id=sent["messageId"])

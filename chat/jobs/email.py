@@ -9,7 +9,10 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from chat.domain.services.notifications import email_notices_take
+from chat.domain.services.notifications import (
+    email_notices_clear,
+    email_notices_due,
+)
 from chat.domain.unsubscribe import unsubscribe_headers, unsubscribe_url
 from chat.jobs.runner import job
 from chat.models import EmailNotice
@@ -20,12 +23,12 @@ SHOWN_MAX = 20  # messages an email lists; it says how many more there are
 @job
 def email_notices_send(user_id: int) -> int:
     """Send the user's due notices as one email; how many it listed."""
-    notices, later = email_notices_take(user_id)
-    if later is not None:  # a batch that began after this one was taken
+    due, notices = email_notices_due(user_id)
+    if notices:
+        email_for(notices).send()  # raises: run again later, with the same
+    later = email_notices_clear(user_id, due)
+    if later is not None:  # notices that came while this batch was sent
         email_notices_send.using(run_after=later).enqueue(user_id)
-    if not notices:
-        return 0
-    email_for(notices).send()
     return len(notices)
 
 

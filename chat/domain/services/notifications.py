@@ -66,28 +66,33 @@ def email_notice_add(message: Message, recipient: Recipient) -> datetime | None:
     return due if created and pending is None else None
 
 
-def email_notices_take(user_id: int) -> tuple[list[EmailNotice], datetime | None]:
-    """The user's notices that are due, still unread and wanted (email on);
-    all due ones are removed, sent or not. Also when the next batch is due (a
-    notice that came after this one was taken), or None."""
-    now = timezone.now()
-    with transaction.atomic():
-        due = list(
-            EmailNotice.objects.select_for_update(of=("self",))
-            .filter(user_id=user_id, due_at__lte=now)
-            .select_related("message__room", "message__author", "user")
-            .order_by("message_id")
-        )
-        EmailNotice.objects.filter(pk__in=[n.pk for n in due]).delete()
-        later = (
-            EmailNotice.objects.filter(user_id=user_id, due_at__gt=now)
-            .order_by("due_at")
-            .values_list("due_at", flat=True)
-            .first()
-        )
+def email_notices_due(user_id: int) -> tuple[list[EmailNotice], list[EmailNotice]]:
+    """The user's notices that are due, and of those the ones to send (still
+    unread, and email still on). Nothing is removed: email_notices_clear does,
+    once the email is sent, so a failed send is tried again with them."""
+    due = list(
+        EmailNotice.objects.filter(user_id=user_id, due_at__lte=timezone.now())
+        .select_related("message__room", "message__author", "user")
+        .order_by("message_id")
+    )
+    if not due:
+        return [], []
     own = UserSettings.objects.filter(user_id=user_id).first()
-    if due and (own is not None and not own.email_notifications):
-        return [], later
-    if due and not (due[0].user.is_active and due[0].user.email):
-        return [], later
-    return notices_still_unread(due), later
+    user = due[0].user
+    if (own is not None and not own.email_notifications) or not (
+        user.is_active and user.email
+    ):
+        return due, []
+    return due, notices_still_unread(due)
+
+
+def email_notices_clear(user_id: int, notices: list[EmailNotice]) -> datetime | None:
+    """Remove `notices` (sent, or not worth sending); when the user's next batch
+    is due (notices that came meanwhile), or None."""
+    EmailNotice.objects.filter(pk__in=[n.pk for n in notices]).delete()
+    return (
+        EmailNotice.objects.filter(user_id=user_id)
+        .order_by("due_at")
+        .values_list("due_at", flat=True)
+        .first()
+    )
