@@ -17,4 +17,14 @@ urlpatterns = [
     path("rooms/<str:name>/invite/", views.room_invite, name="room_invite"),
     path("dm/", views.group, name="group"),
     path("dm/<str:username>/", views.direct, name="direct"),
+    path(
+        "settings/notifications/",
+        views.notification_settings,
+        name="notification_settings",
+    ),
+    path(
+        "notifications/unsubscribe/<str:token>/",
+        views.email_unsubscribe,
+        name="unsubscribe",
+    ),
 ]

@@ -71,8 +71,8 @@ def email_delay_clean(minutes: Any) -> int | None:
     """Minutes a DM or mention waits before it is emailed, or None (the site's)."""
     if minutes is None:
         return None
-    in_range = EMAIL_DELAY_MIN <= minutes <= EMAIL_DELAY_MAX
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or not in_range:
+    whole = isinstance(minutes, int) and not isinstance(minutes, bool)
+    if not whole or not EMAIL_DELAY_MIN <= minutes <= EMAIL_DELAY_MAX:
         raise ChatError(
             "invalid",
             f"the email delay is {EMAIL_DELAY_MIN} to {EMAIL_DELAY_MAX} minutes",
