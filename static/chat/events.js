@@ -1,8 +1,10 @@
 // What each server event (protocol v1, docs/PROTOCOL.md) does: the store brought
 // up to date, then the page.
+import { mentioned, mentionsReadIn, roomNotifyChanged, settingsChanged } from "./actions/attention.js";
 import { receive } from "./actions/inbox.js";
 import { joinRoom } from "./actions/join.js";
 import { leaveRoom, openConversation, openNewGroupRoom } from "./actions/navigation.js";
+import { notifyMessage } from "./actions/notify.js";
 import { followed, threadRead, threadTyping, threadUpdated } from "./actions/replies.js";
 import { current } from "./store/current.js";
 import { applyReaction, changeMessage } from "./store/messages.js";
@@ -24,11 +26,13 @@ const TYPING_STALE_MS = 5000; // drop someone's indicator whose "stopped" was lo
 export const handlers = {
   receive_message(d) {
     receive(d.room, d);
+    notifyMessage(d.room, d);
   },
   private_message(d) {
     // A group's message names its members; a direct one, whom it is to.
     const room = d.members ? groupMessage(d) : directMessage(d);
     receive(d.room, { ...d, username: d.from });
+    notifyMessage(d.room, { ...d, username: d.from });
     if (!room.joined) joinRoom(d.room);
   },
   group_updated(d) {
@@ -39,7 +43,7 @@ export const handlers = {
     membersMayHaveChanged(d.room);
   },
   message_edited(d) {
-    messageChanged(d.room, d.id, { message: d.message, html: d.html, editedAt: d.editedAt }, d.seq);
+    messageChanged(d.room, d.id, { message: d.message, html: d.html, editedAt: d.editedAt, mentions: d.mentions || [] }, d.seq);
   },
   message_deleted(d) {
     messageChanged(d.room, d.id, { deleted: true, message: "", html: "", reactions: [], pinned: false }, d.seq);
@@ -103,7 +107,17 @@ export const handlers = {
     const room = roomState(d.room);
     room.unread = d.unread;
     room.lastReadId = d.lastReadId;
+    mentionsReadIn(d);
     renderSidebar();
+  },
+  mentioned(d) {
+    mentioned(d);
+  },
+  room_notify(d) {
+    roomNotifyChanged(d);
+  },
+  settings_changed(d) {
+    settingsChanged(d);
   },
   thread_updated(d) {
     threadUpdated(d);

@@ -2,6 +2,7 @@
 // server (protocol v1, docs/PROTOCOL.md), the page's controls wired to what they
 // do, and a first render. The DOM follows docs/UI-CONTRACT.md.
 import { loadOlder } from "./actions/history.js";
+import { openMessage } from "./actions/jump.js";
 import { bindNavigation } from "./actions/navigation.js";
 import { bindReading } from "./actions/reading.js";
 import { pickReaction, toggleReaction } from "./actions/reacting.js";
@@ -13,17 +14,21 @@ import { loadOlderReplies, openThreadIn, openThreadOf, sendReply, toggleFollow }
 import { startTyping } from "./actions/typing.js";
 import { conn, useConnection } from "./connection.js";
 import { handlers } from "./events.js";
+import { loadSettings } from "./store/attention.js";
 import { current } from "./store/current.js";
 import { roomState, upsertRoom } from "./store/rooms.js";
 import { connect } from "./transport/index.js";
+import { bindAutocomplete } from "./ui/autocomplete.js";
 import { bindComposer } from "./ui/composer.js";
 import { confirmThen } from "./ui/confirm.js";
 import { bindGroups } from "./ui/groups.js";
 import { $ } from "./ui/dom.js";
 import { startEditing } from "./ui/editor.js";
 import { toggleEdits } from "./ui/edits.js";
+import { bindMentions } from "./ui/mentions.js";
 import { bindMessageActions, onScrolledNearTop } from "./ui/messages.js";
 import { notice } from "./ui/notice.js";
+import { bindNotifyPrompt } from "./ui/notify-prompt.js";
 import { bindPins, togglePin } from "./ui/pins.js";
 import { bindSaved, toggleSave } from "./ui/saved.js";
 import { bindSidebarToggle } from "./ui/sidebar.js";
@@ -37,6 +42,7 @@ current.me = app.dataset.me;
 current.room = conversation.dataset.room || null;
 current.peer = conversation.dataset.peer || null;
 current.group = conversation.dataset.group ? conversation.dataset.group.split(",") : null;
+loadSettings();
 
 // ?transport=poll forces long-polling; ?probe=SECONDS is how often, on the
 // fallback, a WebSocket is tried again (tests shorten it).
@@ -67,6 +73,8 @@ useConnection(connect({
 
 bindReading();
 bindComposer({ maxLength: Number(app.dataset.maxLength) || 4000, onSend: send, onInput: startTyping });
+bindAutocomplete($("message-input"), "mention-options");
+bindAutocomplete($("thread-input"), "thread-mention-options");
 onScrolledNearTop(() => {
   if (current.room) loadOlder(roomState(current.room));
 });
@@ -95,6 +103,8 @@ bindThreadPane({
   onClose: closeThread,
 });
 bindThreads({ onShow: refreshThreads, onOpen: openThreadIn });
+bindMentions({ onOpen: openMessage });
+bindNotifyPrompt();
 bindNavigation();
 bindSidebarToggle();
 bindPins();

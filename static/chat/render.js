@@ -1,6 +1,7 @@
 // DOM building. User text only ever enters the page as text nodes (textContent),
 // and links are anchors built with the DOM API. The one HTML string, a message's
 // server-rendered `html`, is parsed inert and rebuilt from an allow-list (richText).
+import { markMentions, mentionsMe } from "./mentions.js";
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"]+[^\s<>".,:;'!?)\]]/g;
 
@@ -137,7 +138,9 @@ export function updateMessageItem(li, message, me, canPin = false) {
     body.replaceChildren(
       message.deleted ? "This message was deleted." : rich ? richText(message.html) : linkified(message.message),
     );
+    if (!message.deleted) markMentions(body, message.mentions, me);
   }
+  li.classList.toggle("mentions-me", !mine && !message.deleted && mentionsMe(message, me));
   const status = [];
   if (li.dataset.state === "sending") status.push(el("span", { text: "Sending…" }));
   if (li.dataset.state === "failed") {

@@ -37,8 +37,8 @@ async function loadHistory(room, before = null) {
   }
 }
 
-export function loadOlder(room) {
-  if (room.hasMore && room.loaded) loadHistory(room, roomFloor(room)); // not a thread's old messages
+export async function loadOlder(room) {
+  if (room.hasMore && room.loaded) await loadHistory(room, roomFloor(room)); // not a thread's old messages
 }
 
 // Load older pages until the list can scroll (so scrolling up can load more).

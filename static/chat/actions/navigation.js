@@ -27,6 +27,16 @@ export function openConversation(roomName, peer = null, group = null) {
   }
 }
 
+// Room `roomName` opened at its own address (a direct one at its peer's), as a
+// link to it would.
+export function goToRoom(roomName) {
+  if (roomName === current.room) return;
+  const room = roomState(roomName);
+  const peer = room.kind === "direct" ? room.with : null;
+  history.pushState(null, "", peer ? `/dm/${encodeURIComponent(peer)}/` : `/rooms/${encodeURIComponent(roomName)}/`);
+  openConversation(roomName, peer);
+}
+
 // The group conversation we were writing to has its room now: open it, at its
 // own address.
 export function openNewGroupRoom(roomName) {

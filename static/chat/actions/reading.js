@@ -22,6 +22,7 @@ export async function markRead(room) {
     const ack = await conn.request("mark_read", { room: room.name, messageId: latest });
     room.lastReadId = Math.max(room.lastReadId || 0, latest);
     room.unread = ack.unread;
+    if (ack.mentions != null) room.mentions = ack.mentions;
     renderSidebar();
   } catch {
     // Marked on the next visit instead.

@@ -9,7 +9,7 @@ import { holdForThread, openThread, repliesOf, threads } from "../store/threads.
 import { placeMessage } from "../ui/messages.js";
 import { notice } from "../ui/notice.js";
 import { renderThread, showThreadPane, threadScrolls } from "../ui/thread.js";
-import { openConversation } from "./navigation.js";
+import { goToRoom } from "./navigation.js";
 import { closeThread, followed, markThreadRead, stopThreadTyping, threadsDown } from "./replies.js";
 import { deliver } from "./sending.js";
 
@@ -35,13 +35,8 @@ export async function openThreadOf(id, from = null) {
 
 // A thread of any room (the Threads view): its room opened, then the thread.
 export function openThreadIn(roomName, id) {
-  if (roomName !== current.room) {
-    const room = rooms.get(roomName);
-    const peer = room?.kind === "direct" ? room.with : null;
-    history.pushState(null, "", peer ? `/dm/${encodeURIComponent(peer)}/` : `/rooms/${encodeURIComponent(roomName)}/`);
-    openConversation(roomName, peer);
-  }
-  openThreadOf(id);
+  goToRoom(roomName);
+  return openThreadOf(id);
 }
 
 // A page of the open thread: its newest replies, or those before reply `before`.

@@ -9,7 +9,8 @@ export function roomState(name) {
     rooms.set(name, {
       name, kind: "public", topic: "", role: "member", with: null,
       members: [], // a group's members, sorted (me included)
-      unread: 0, lastReadId: null, lastMessageId: null, seq: null, seqAbove: new Set(),
+      unread: 0, mentions: 0, lastReadId: null,
+      notify: "default", muted: false, // my notification level here, and whether I muted it lastMessageId: null, seq: null, seqAbove: new Set(),
       joined: false, loaded: false, hasMore: false, loadingHistory: false,
       messages: new Map(), users: [], typers: new Map(),
       pins: [], // pinned messages' ids, the latest pinned first
@@ -21,7 +22,7 @@ export function roomState(name) {
 
 export function upsertRoom(info) {
   const room = roomState(info.room);
-  for (const key of ["kind", "topic", "role", "with", "members", "unread", "lastReadId"]) {
+  for (const key of ["kind", "topic", "role", "with", "members", "unread", "mentions", "lastReadId", "notify", "muted"]) {
     if (info[key] !== undefined) room[key] = info[key];
   }
   if (info.lastMessageId != null) room.lastMessageId = Math.max(room.lastMessageId || 0, info.lastMessageId);

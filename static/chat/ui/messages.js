@@ -94,6 +94,22 @@ export function adoptEcho(clientId, id) {
   }
 }
 
+// Message `id` in `list` (the room's, or the thread pane's) scrolled to the
+// middle, focused, and marked for a moment: where a jump to it (the Mentions
+// view, a notification) lands. False if the list does not show it.
+const SPOTLIGHT_MS = 3000;
+export function spotlight(id, list = messagesEl) {
+  const li = [...list.querySelectorAll("li.message")].find((item) => item.dataset.id === String(id));
+  if (!li) return false;
+  li.scrollIntoView({ block: "center" });
+  li.focus({ preventScroll: true });
+  li.classList.add("spotlight");
+  clearTimeout(spotlight.timers.get(li));
+  spotlight.timers.set(li, setTimeout(() => li.classList.remove("spotlight"), SPOTLIGHT_MS));
+  return true;
+}
+spotlight.timers = new WeakMap();
+
 export function clearMessages() {
   nodes = new Map();
   messagesEl.replaceChildren();

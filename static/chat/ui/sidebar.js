@@ -1,20 +1,27 @@
-// Rooms, direct conversations and who is online, with unread counts; the
-// document title carries the total.
+// Rooms, direct conversations and who is online, with unread counts and
+// mentions; the document title carries the total, and the favicon a dot.
 import { el } from "../render.js";
+import { attentionTotal, mentionsTotal } from "../store/attention.js";
 import { current } from "../store/current.js";
 import { conversationLabel, directRoomWith, groupRoomWith, online, othersIn, rooms } from "../store/rooms.js";
 import { $ } from "./dom.js";
+import { showFaviconBadge } from "./favicon.js";
 import { personLink } from "./person.js";
 
+// A muted room shows no unread count (nor bold), only its mentions.
 function navItem(cls, href, label, room, extra = {}) {
-  const unread = room ? room.unread : 0;
+  const unread = room && !room.muted ? room.unread : 0;
+  const mentions = room ? room.mentions : 0;
   const active = room ? room.name === current.room : extra.active;
   const li = el("li", { class: cls, ...extra.data },
     el("a", { href, "data-nav": "" },
       extra.dot ? el("span", { class: "presence-dot", "aria-hidden": "true" }) : "",
       el("span", { class: "label", text: label }),
-      el("span", { class: "badge", text: String(unread), hidden: unread === 0 })));
+      el("span", { class: "badge", text: String(unread), hidden: unread === 0 }),
+      mentionBadge(mentions)));
   li.classList.toggle("unread", unread > 0);
+  li.classList.toggle("mentioned", mentions > 0);
+  li.classList.toggle("room-muted", Boolean(room?.muted));
   li.classList.toggle("active", Boolean(active));
   li.classList.toggle("online", Boolean(extra.online));
   return li;
@@ -41,9 +48,31 @@ export function renderSidebar() {
   $("dm-list").replaceChildren(...dmItems);
   $("people").replaceChildren(...[...online].sort().map((name) =>
     el("li", { class: "person online", "data-user": name }, personLink(name))));
-  const total = [...rooms.values()].reduce((sum, r) => sum + r.unread, 0);
+  const total = attentionTotal();
   const where = $("room-title").textContent;
   document.title = `${total ? `(${total}) ` : ""}${where ? `${where} · ` : ""}Chat`;
+  showFaviconBadge(total > 0);
+  renderMentionsToggle();
+}
+
+// `@N`: the room's unread mentions of me, beside (or, muted, instead of) its
+// unread count.
+export function mentionBadge(count) {
+  const badge = el("span", { class: "mention-badge", text: `@${count}`, hidden: count === 0 });
+  badge.title = `${count} ${count === 1 ? "mention" : "mentions"} of you`;
+  return badge;
+}
+
+// The sidebar's Mentions button, with every room's unread mentions.
+function renderMentionsToggle() {
+  const toggle = $("mentions-toggle");
+  if (!toggle) return;
+  const total = mentionsTotal();
+  const badge = $("mentions-badge");
+  badge.textContent = `@${total}`;
+  badge.hidden = total === 0;
+  toggle.classList.toggle("unread", total > 0);
+  toggle.setAttribute("aria-label", total ? `Mentions, ${total} unread` : "Mentions");
 }
 
 // A group conversation: `li.dm-item.group-item[data-members]`, named by its other

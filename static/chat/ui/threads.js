@@ -2,9 +2,9 @@
 // every followed thread) opens the list of followed threads, the latest reply
 // first; a click on one opens its room and the thread beside it.
 import { clock, el } from "../render.js";
-import { conversationLabel, rooms } from "../store/rooms.js";
 import { followedThreads, totalThreadUnread } from "../store/threads.js";
 import { $ } from "./dom.js";
+import { conversationName } from "./panel.js";
 import { closeSidebar } from "./sidebar.js";
 
 const toggle = $("threads-toggle");
@@ -54,8 +54,7 @@ function threadItem(thread) {
   const root = thread.root || {};
   const count = root.replyCount || 0;
   const unread = thread.unread || 0;
-  const room = rooms.get(thread.room);
-  const where = room && (room.kind === "direct" || room.kind === "group") ? conversationLabel(room) || "a conversation" : `#${thread.room}`;
+  const where = conversationName(thread.room);
   const text = root.deleted ? "This message was deleted." : root.message || "";
   const li = el(
     "li",
