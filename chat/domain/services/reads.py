@@ -9,6 +9,7 @@ from chat.domain.access import (
 )
 from chat.domain.errors import ChatError
 from chat.domain.selectors import unread_count
+from chat.domain.services.receipts import read_receipt_on_commit
 from chat.models import (
     Message,
 )
@@ -28,6 +29,7 @@ def room_mark_read(*, user: User, room_name: str, message_id: int) -> int:
         if membership.last_read_id is None or membership.last_read_id < message_id:
             membership.last_read_id = message_id
             membership.save(update_fields=["last_read"])
+            read_receipt_on_commit(user=user, room=room, message_id=message_id)
         unread = unread_count(membership)
         events.emit_on_commit(
             [events.user_group(user.pk)],

@@ -7,6 +7,7 @@ from chat.realtime.handlers import (
     moderation,
     reactions,
     reads,
+    receipts,
     rooms,
     threads,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "moderation",
     "reactions",
     "reads",
+    "receipts",
     "rooms",
     "threads",
 ]
