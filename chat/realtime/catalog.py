@@ -44,9 +44,7 @@ RoomKind = Literal["public", "private", "direct", "group"]
 NotifyLevel = Literal["default", "all", "mentions", "nothing"]
 MentionKind = Literal["user", "room", "here"]
 Role = Literal["member", "moderator", "owner"]
-# chat.models.Notify: "default" is "all" in a direct or group conversation and
-# "mentions" in a room.
-NotifyLevel = Literal["default", "all", "mentions", "nothing"]
+PresenceStatus = Literal["active", "idle", "dnd", "offline"]
 # The keys of chat.domain.errors.ChatError.HTTP_STATUS (a test says so).
 ErrorCode = Literal[
     "bad_frame",
@@ -287,7 +285,17 @@ class GroupUpdated(TypedDict):
 
 
 class PresenceUpdate(TypedDict):
-    online: list[str]
+    online: list[str]  # every online user, idle ones included
+    idle: list[str]  # online with no session in use
+    dnd: list[str]  # online, in do-not-disturb
+
+
+class ReadReceipt(TypedDict):
+    """A member of a direct or group conversation read up to `messageId`."""
+
+    room: str
+    username: str
+    messageId: int
 
 
 class Kicked(TypedDict):
@@ -352,6 +360,7 @@ EVENTS: dict[str, type] = {
     "room_users": RoomUsers,
     "group_updated": GroupUpdated,
     "presence_update": PresenceUpdate,
+    "read_receipt": ReadReceipt,
     "kicked": Kicked,
     "muted": Muted,
     "unmuted": Unmuted,
@@ -384,6 +393,9 @@ class JoinRoomReply(Ok):
     users: list[str]
     seq: int
     pins: list[int]  # pinned messages' ids, the latest pinned first
+    # A direct or group conversation's: its other members who send read
+    # receipts -> the latest message each has read.
+    receipts: NotRequired[dict[str, int]]
 
 
 class LeaveRoomReply(Ok):
@@ -505,6 +517,8 @@ class Member(TypedDict):
     username: str
     role: Role
     online: bool  # online on the site
+    status: PresenceStatus
+    lastSeen: Time | None  # an offline member's last session's end, if known
     muted: NotRequired[bool]  # only to those who may moderate the room
 
 
@@ -522,6 +536,15 @@ class MuteReply(Ok):
 
 class RoomNotifyReply(Ok, RoomNotify):
     """set_room_notify: the room's state afterwards."""
+
+
+class ReadReceiptsReply(Ok):
+    """get_read_receipts."""
+
+    room: str
+    messageId: int
+    readBy: list[str]  # sorted; the first 500 by name
+    total: int
 
 
 # Every client event of chat.realtime.dispatch.HANDLERS -> its reply when it
@@ -553,6 +576,8 @@ ACKS: dict[str, type] = {
     "kick_user": Ok,
     "mute_user": MuteReply,
     "set_room_notify": RoomNotifyReply,
+    "get_read_receipts": ReadReceiptsReply,
+    "set_presence": Ok,
     "ping": Ok,
 }
 
@@ -637,6 +662,13 @@ def _check(value: Any, shape: Any, path: str) -> None:
         (item,) = get_args(shape)
         for i, element in enumerate(value):
             _check(element, item, f"{path}[{i}]")
+        return
+    if origin is dict:  # a map: JSON's keys are strings, its values of one type
+        if not isinstance(value, dict):
+            raise FrameInvalid(f"{path}: {_kind(value)}, not an object")
+        _, item = get_args(shape)
+        for key, element in value.items():
+            _check(element, item, f"{path}[{key!r}]")
         return
     if is_typeddict(shape):
         if not isinstance(value, dict):
@@ -732,6 +764,8 @@ def describe(shape: Any) -> str:
         return " or ".join(f'"{v}"' for v in get_args(shape))
     if origin is list:
         return f"list[{describe(get_args(shape)[0])}]"
+    if origin is dict:
+        return f"map[{describe(get_args(shape)[1])}]"
     if is_typeddict(shape):
         return shape.__name__
     return _NAMES[shape]

@@ -7,11 +7,13 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from chat.domain import access
+from chat.domain import access, payloads
 
 # The module: selectors.mentions imports selectors.messages, which imports this.
 from chat.domain.selectors import mentions as mention_reads
+from chat.domain.selectors.presence import status_of
 from chat.models import Membership, Message, Mute, Room, RoomBan
 
 User = AbstractBaseUser
@@ -121,26 +123,41 @@ MEMBERS_MAX = 500
 
 
 def room_members(
-    *, user: User, name: str, online: Collection[str] = ()
+    *,
+    user: User,
+    name: str,
+    online: Collection[str] = (),
+    active: Collection[str] = (),
 ) -> dict[str, Any]:
     """The members of room `name`, for one of its members (access.room_for_member:
     an outsider of a private or direct room hears "no such room"): those in
     `online` (the usernames online on the site) first, then by name, at most
-    MEMBERS_MAX of them, and whether each is muted for those who may moderate the
-    room. Members banned from the room or deactivated are not listed, as they
-    are in no list of rooms and cannot be moderated."""
+    MEMBERS_MAX of them, each with their presence (`active`: the usernames with a
+    session in use; do-not-disturb and when an offline one was last seen from
+    their settings, in the same query), and whether each is muted for those who
+    may moderate the room. Members banned from the room or deactivated are not
+    listed, as they are in no list of rooms and cannot be moderated."""
     room, membership = access.room_for_member(user=user, name=name)
     moderates = not room.is_conversation and access.may_moderate(user, membership)
     sanctions = {"room": room, "user": OuterRef("user")}
     members = (
         Membership.objects.filter(room=room, user__is_active=True)
         .exclude(Exists(RoomBan.objects.active().filter(**sanctions)))
-        # Muted by a moderator (Mute), not Membership.muted (their own preference).
-        .annotate(sanctioned=Exists(Mute.objects.active().filter(**sanctions)))
+        # Not `muted`: a membership's own field (the member muted the room).
+        .annotate(mute_now=Exists(Mute.objects.active().filter(**sanctions)))
     )
-    rows = list(members.values_list("user__username", "role", "sanctioned"))
-    online = set(online)
+    rows = list(
+        members.values_list(
+            "user__username",
+            "role",
+            "mute_now",
+            "user__chat_settings__dnd_until",
+            "user__chat_settings__last_seen_at",
+        )
+    )
+    online, active = set(online), set(active)
     rows.sort(key=lambda row: (row[0] not in online, row[0].casefold(), row[0]))
+    now = timezone.now()
     return {
         "room": room.name,
         "role": membership.role,
@@ -151,10 +168,19 @@ def room_members(
                 "username": username,
                 "role": role,
                 "online": username in online,
+                "status": status_of(
+                    online=username in online,
+                    active=username in active,
+                    dnd_until=dnd_until,
+                    now=now,
+                ),
+                "lastSeen": None
+                if username in online or last_seen is None
+                else payloads.iso(last_seen),
                 # Who is muted is the moderators' business.
                 **({"muted": muted} if moderates else {}),
             }
-            for username, role, muted in rows[:MEMBERS_MAX]
+            for username, role, muted, dnd_until, last_seen in rows[:MEMBERS_MAX]
         ],
     }
 

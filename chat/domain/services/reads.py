@@ -11,6 +11,7 @@ from chat.domain.access import (
 from chat.domain.errors import ChatError
 from chat.domain.selectors import mention_counts, unread_count
 from chat.domain.services.mentions import mentions_mark_read
+from chat.domain.services.receipts import read_receipt_on_commit
 from chat.models import (
     Membership,
     Message,
@@ -34,6 +35,7 @@ def room_mark_read(*, user: User, room_name: str, message_id: int) -> int:
             membership.last_read_id = message_id
             membership.save(update_fields=["last_read"])
             mentions_mark_read(user=user, room_id=room.pk, up_to_id=message_id)
+            read_receipt_on_commit(user=user, room=room, message_id=message_id)
         return _room_read_emit(user, room, membership)
 
 

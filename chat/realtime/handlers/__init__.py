@@ -9,6 +9,7 @@ from chat.realtime.handlers import (
     preferences,
     reactions,
     reads,
+    receipts,
     rooms,
     threads,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "preferences",
     "reactions",
     "reads",
+    "receipts",
     "rooms",
     "threads",
 ]
