@@ -8,9 +8,10 @@ Scenarios (docs/BENCHMARKS.md has the figures and how they were taken):
            ack latency, lost and duplicated deliveries, errors by code.
   ramp     fanout at rising rates; the highest with p99 under --p99-ms and
            nothing lost.
-           With --mix replies=0.1,reactions=0.2 (chat peer), that share of the
-           sends are thread replies to a recent top-level message of the room and
-           reactions toggled on a recent message; every frame received is a
+           With --mix replies=0.1,reactions=0.2,mentions=0.1 (chat peer), that
+           share of the sends are thread replies to a recent top-level message of
+           the room, reactions toggled on a recent message, and messages that
+           @mention another member of the room; every frame received is a
            delivery, and latency is reported per kind (bench/load.py).
   connect  N sockets opened and joined: time until all joined, and the server's
            memory per socket (with --server-pid, for a server on this machine).
@@ -24,6 +25,9 @@ Scenarios (docs/BENCHMARKS.md has the figures and how they were taken):
            (`python -m bench soak --help`)
   richtext how long rendering a message's Markdown takes, ordinary and hostile
            inputs, no server (`python -m bench richtext --help`)
+  jobs     the background jobs' costs on the configured database: enqueueing a
+           notification with its message, jobs/s of one db_worker, pick-up wait
+           (`python -m bench jobs --help`)
 
 --peer chat (default) drives this chat: users bench-0... are signed up once and
 logged in through the real forms (sessions are cached in ~/.cache/chat-bench).
@@ -56,7 +60,7 @@ PEERS = {
 
 def main(argv: list[str]) -> int:
     # Scenarios with options of their own.
-    if argv[:1] in (["outage"], ["soak"], ["richtext"]):
+    if argv[:1] in (["outage"], ["soak"], ["richtext"], ["jobs"]):
         scenario = __import__(f"bench.{argv[0]}", fromlist=["main"])
         return scenario.main(argv[1:])
     args = parse(argv)

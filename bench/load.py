@@ -74,6 +74,8 @@ class Shared:
     reply_sent_ns: dict[int, int] = field(default_factory=dict)  # reply id ->
     # (message id, emoji, username, on) -> when it was sent
     reaction_sent_ns: dict[tuple, int] = field(default_factory=dict)
+    # room -> the usernames of this process's clients in it (whom a mention names)
+    members: defaultdict = field(default_factory=lambda: defaultdict(list))
 
 
 def run(slice_: Slice, pipe, progress, slot: int) -> None:
@@ -110,6 +112,8 @@ async def _main(slice_: Slice, pipe, progress, slot: int) -> None:
         return on_message
 
     shared = Shared()
+    for _, identity, room in slice_.clients:
+        shared.members[room].append(identity["username"])
 
     def mixed_receiver(index: int, room: str) -> dict:
         """on_message, on_data and on_event for one socket of a mixed run."""
@@ -146,7 +150,9 @@ async def _main(slice_: Slice, pipe, progress, slot: int) -> None:
             now = time.time_ns()
             tally.deliveries += 1
             frames[event] += 1
-            if event == "thread_updated":
+            if event == "mentioned":  # its text starts with when it was sent
+                sent = int(data["message"].partition(" ")[0])
+            elif event == "thread_updated":
                 sent = shared.reply_sent_ns.get(data.get("lastReplyId"))
             elif event == "reaction_updated":
                 sent = shared.reaction_sent_ns.get(
@@ -295,8 +301,10 @@ async def _send_one(conn, room: str, key: str, tally: Tally) -> bool:
 
 class _MixedSender:
     """One client's sends in a mixed run: each a plain message, a thread reply to
-    a recent top-level message of its room, or a reaction toggled on a recent
-    message (a plain message while the room has none yet)."""
+    a recent top-level message of its room, a reaction toggled on a recent
+    message (a plain message while the room has none yet), or a message
+    mentioning another of the room's clients (its `mentioned` frame counts as a
+    delivery too)."""
 
     def __init__(
         self, conn, username: str, room: str, mix: dict, index: int, shared: Shared
@@ -306,6 +314,7 @@ class _MixedSender:
         self.room = room
         self.chooser = Chooser(mix, seed=index)
         self.recent = shared.recent[room]
+        self.members = shared.members[room]
         self.reaction_sent_ns = shared.reaction_sent_ns
         self.mine: set[tuple[int, str]] = set()  # the reactions it has on
         # A clientId is unique per user for good (a repeat is taken for a resend
@@ -320,8 +329,20 @@ class _MixedSender:
             return self._reply(key, root, tally)
         if kind == "reaction" and (target := self.chooser.pick(self.recent.any)):
             return self._react(target, self.chooser.emoji(), tally)
+        if kind == "mention" and (named := self._someone_else()):
+            return self._mention(f"{key} @{named}", tally)
         tally.sent_by_kind["message"] += 1
         return self._message(key, tally)
+
+    def _someone_else(self) -> str | None:
+        others = [u for u in self.members if u != self.username]
+        return self.chooser.random.choice(others) if others else None
+
+    async def _mention(self, key: str, tally: Tally) -> None:
+        # The name is part of the key, so its deliveries count as this send's.
+        tally.sent_by_kind["mention"] += 1
+        if await _send_one(self.conn, self.room, key, tally):
+            tally.acked_by_kind["mention"] += 1
 
     async def _message(self, key: str, tally: Tally) -> None:
         if await _send_one(self.conn, self.room, key, tally):

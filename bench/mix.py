@@ -1,5 +1,6 @@
-"""The message mix of a fan-out run (`--mix replies=0.1,reactions=0.2`): which kind
-each of a client's sends is, and what a reply or a reaction goes to.
+"""The message mix of a fan-out run (`--mix replies=0.1,reactions=0.2,mentions=0.1`):
+which kind each of a client's sends is, and what a reply, a reaction or a mention
+goes to.
 
 Pure (no I/O), so it is tested on its own (tests/test_bench_mix.py).
 """
@@ -8,7 +9,7 @@ import random
 from collections import deque
 
 # --mix names -> the kind of send they choose.
-KINDS = {"replies": "reply", "reactions": "reaction"}
+KINDS = {"replies": "reply", "reactions": "reaction", "mentions": "mention"}
 # A small set, so that reactions pile up on a message and get taken off again.
 EMOJI = ("👍", "❤️", "😂", "🎉")
 # How many of a room's latest messages a reply or reaction picks from.
@@ -37,13 +38,14 @@ def parse_mix(text: str) -> dict[str, float]:
 
 
 class Chooser:
-    """One client's sends: each a "reply", a "reaction" or a "message", at random
-    in the given shares (seeded, so a rerun chooses the same)."""
+    """One client's sends: each a "reply", a "reaction", a "mention" (a message
+    naming another member of the room) or a "message", at random in the given
+    shares (seeded, so a rerun chooses the same)."""
 
     def __init__(self, shares: dict[str, float], seed: int) -> None:
         self.bounds: list[tuple[float, str]] = []
         total = 0.0
-        for kind in ("reply", "reaction"):
+        for kind in ("reply", "reaction", "mention"):
             total += shares.get(kind, 0.0)
             self.bounds.append((total, kind))
         self.random = random.Random(seed)

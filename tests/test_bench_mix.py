@@ -65,3 +65,11 @@ def test_recent_keeps_the_latest_ids_once_and_roots_apart() -> None:
         recent.seen(message_id, reply=False)
     assert list(recent.any) == list(range(84, 100))
     assert chooser.pick(recent.top) in range(84, 100)
+
+
+def test_mentions_are_a_kind_of_their_own() -> None:
+    assert parse_mix("mentions=0.1") == {"mention": 0.1}
+    chooser = Chooser({"mention": 0.25}, seed=7)
+    kinds = [chooser.kind() for _ in range(4000)]
+    assert 0.2 < kinds.count("mention") / len(kinds) < 0.3
+    assert set(kinds) == {"mention", "message"}
