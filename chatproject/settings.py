@@ -152,6 +152,8 @@ else:
     EMAIL_BACKEND = env.str(
         "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
     )
+    # The file backend's directory (the browser tests read their emails there).
+    EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "mail"))
 
 # Web Push: the VAPID key pair (base64url, the private key as raw 32 bytes or
 # PEM), and a contact the push services may write to. Without them, push is off.
