@@ -265,7 +265,6 @@ class RoomNotifyForm(forms.Form):
             *[(level, level.label) for level in Notify if level != Notify.DEFAULT],
         ]
         self.fields["notify"].label = f"Notify me of, in {row.label}"
-        self.fields["muted"].label = f"Mute {row.label}"
 
     def change(self) -> RoomNotifyChange | None:
         """What the user changed in this room (a valid bound form), if anything."""
