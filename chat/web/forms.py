@@ -180,8 +180,11 @@ class NotificationSettingsForm(forms.Form):
             "email_delay"
         ].help_text = f"Blank: the site's default, {site_delay} minutes."
         self.fields["email_delay"].widget.attrs["placeholder"] = str(site_delay)
-        if self.dnd_until:
-            # Saving the rest of the page leaves do-not-disturb as it is.
+        # Saving the rest of the page leaves do-not-disturb as it is: offered
+        # while it is on, and taken from a page shown then (it may have ended
+        # since: then there is nothing left to keep).
+        posted_keep = self.is_bound and self.data.get("dnd") == DND_KEEP
+        if self.dnd_until or posted_keep:
             keep = (DND_KEEP, "Keep it on until then")
             self.fields["dnd"].choices = [keep, *DND_CHOICES]
 
