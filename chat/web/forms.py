@@ -176,10 +176,9 @@ class NotificationSettingsForm(forms.Form):
         }
         super().__init__(*args, initial=initial, **kwargs)
         site_delay = settings.CHAT_EMAIL_DELAY
-        self.fields[
-            "email_delay"
-        ].help_text = f"Blank: the site's default, {site_delay} minutes."
-        self.fields["email_delay"].widget.attrs["placeholder"] = str(site_delay)
+        delay = self.fields["email_delay"]
+        delay.help_text = f"Blank: the site's default, {site_delay} minutes."
+        delay.widget.attrs["placeholder"] = str(site_delay)
         # Saving the rest of the page leaves do-not-disturb as it is: offered
         # while it is on, and taken from a page shown then (it may have ended
         # since: then there is nothing left to keep).
