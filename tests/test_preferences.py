@@ -398,6 +398,18 @@ def test_keeping_do_not_disturb_leaves_it_as_it_is(client, ana_logged_in):
     assert settings_row(ana_logged_in).dnd_until is None
 
 
+def test_keeping_a_do_not_disturb_that_ended_since_is_no_error(client, ana_logged_in):
+    services.user_settings_update(
+        user=ana_logged_in, dnd_until=timezone.now() + timedelta(minutes=5)
+    )
+    data = page_form(client)
+    UserSettings.objects.update(dnd_until=timezone.now() - timedelta(minutes=1))
+    assert client.post(SETTINGS_URL, data).status_code == 302
+    page = client.get(SETTINGS_URL).content.decode()
+    assert "Keep it on until then" not in page
+    assert re.search(r'<p id="dnd-state"[^>]*>\s*Off\.', page)
+
+
 @pytest.mark.parametrize(
     ("change", "field", "error"),
     [
@@ -411,7 +423,6 @@ def test_keeping_do_not_disturb_leaves_it_as_it_is(client, ana_logged_in):
             "Pick a time in the future.",
         ),
         ({"dnd": "forever"}, "dnd", "Select a valid choice."),
-        ({"dnd": "keep"}, "dnd", "Select a valid choice."),  # nothing to keep
     ],
 )
 def test_errors_show_next_to_their_field_and_nothing_is_saved(

@@ -176,12 +176,14 @@ class NotificationSettingsForm(forms.Form):
         }
         super().__init__(*args, initial=initial, **kwargs)
         site_delay = settings.CHAT_EMAIL_DELAY
-        self.fields[
-            "email_delay"
-        ].help_text = f"Blank: the site's default, {site_delay} minutes."
-        self.fields["email_delay"].widget.attrs["placeholder"] = str(site_delay)
-        if self.dnd_until:
-            # Saving the rest of the page leaves do-not-disturb as it is.
+        delay = self.fields["email_delay"]
+        delay.help_text = f"Blank: the site's default, {site_delay} minutes."
+        delay.widget.attrs["placeholder"] = str(site_delay)
+        # Saving the rest of the page leaves do-not-disturb as it is: offered
+        # while it is on, and taken from a page shown then (it may have ended
+        # since: then there is nothing left to keep).
+        posted_keep = self.is_bound and self.data.get("dnd") == DND_KEEP
+        if self.dnd_until or posted_keep:
             keep = (DND_KEEP, "Keep it on until then")
             self.fields["dnd"].choices = [keep, *DND_CHOICES]
 
@@ -265,7 +267,6 @@ class RoomNotifyForm(forms.Form):
             *[(level, level.label) for level in Notify if level != Notify.DEFAULT],
         ]
         self.fields["notify"].label = f"Notify me of, in {row.label}"
-        self.fields["muted"].label = f"Mute {row.label}"
 
     def change(self) -> RoomNotifyChange | None:
         """What the user changed in this room (a valid bound form), if anything."""
