@@ -50,7 +50,8 @@ def _subscribe(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
         auth=keys.get("auth"),
         user_agent=request.headers.get("User-Agent", ""),
     )
-    request.session[SESSION_ENDPOINT] = subscription.endpoint
+    if request.session.get(SESSION_ENDPOINT) != subscription.endpoint:
+        request.session[SESSION_ENDPOINT] = subscription.endpoint
     return JsonResponse(
         {"endpoint": subscription.endpoint}, status=201 if created else 200
     )
