@@ -50,7 +50,8 @@ def _subscribe(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
         auth=keys.get("auth"),
         user_agent=request.headers.get("User-Agent", ""),
     )
-    request.session[SESSION_ENDPOINT] = subscription.endpoint
+    if request.session.get(SESSION_ENDPOINT) != subscription.endpoint:
+        request.session[SESSION_ENDPOINT] = subscription.endpoint
     return JsonResponse(
         {"endpoint": subscription.endpoint}, status=201 if created else 200
     )
@@ -87,7 +88,9 @@ def forget_on_log_out(
     sender: type, request: HttpRequest | None, user: Any, **kwargs: Any
 ) -> None:
     """A browser logged out gets no more of its member's notifications, even if
-    its page could not unsubscribe first (static/chat/push.js tries)."""
+    its page could not unsubscribe first (static/chat/push.js tries).
+    Connected when the URLconf imports this module, before any request (a
+    log-out included) is answered; it could move to chat/signals.py."""
     endpoint = request.session.get(SESSION_ENDPOINT) if request is not None else None
     if endpoint and user is not None:
         push_subscription_delete(user=user, endpoint=endpoint)
