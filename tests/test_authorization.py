@@ -48,6 +48,8 @@ def events_for(
         "kick_user": {"room": room, "username": "owner"},
         "mute_user": {"room": room, "username": "owner", "minutes": 5},
         "leave_conversation": {"room": room},
+        "get_read_receipts": {"room": room, "messageId": message_id},
+        "set_presence": {"status": "idle"},  # the user's own: no room in it
     }
 
 
@@ -84,6 +86,8 @@ MATRIX = {
         "kick_user": "not_found",
         "mute_user": "not_found",
         "leave_conversation": "not_found",
+        "get_read_receipts": "not_found",
+        "set_presence": OK,
     },
     "banned": {
         "join_room": "forbidden",
@@ -109,6 +113,8 @@ MATRIX = {
         "kick_user": "forbidden",
         "mute_user": "forbidden",
         "leave_conversation": "forbidden",
+        "get_read_receipts": "forbidden",
+        "set_presence": OK,
     },
     "muted": {
         "join_room": OK,
@@ -133,6 +139,8 @@ MATRIX = {
         "kick_user": "forbidden",
         "mute_user": "forbidden",
         "leave_conversation": OK,  # for good (leave_room only unsubscribes)
+        "get_read_receipts": OK,
+        "set_presence": OK,
     },
     "member": {
         "join_room": OK,
@@ -157,6 +165,8 @@ MATRIX = {
         "kick_user": "forbidden",
         "mute_user": "forbidden",
         "leave_conversation": OK,
+        "get_read_receipts": OK,
+        "set_presence": OK,
     },
 }
 CASES = [(who, event) for who, row in MATRIX.items() for event in row]
