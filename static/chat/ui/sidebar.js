@@ -5,6 +5,8 @@ import { current } from "../store/current.js";
 import { conversationLabel, directRoomWith, groupRoomWith, online, othersIn, rooms } from "../store/rooms.js";
 import { $ } from "./dom.js";
 import { personLink } from "./person.js";
+import { markPresence } from "./presence.js";
+import { bestStatusOf, statusOf } from "../store/presence.js";
 
 function navItem(cls, href, label, room, extra = {}) {
   const unread = room ? room.unread : 0;
@@ -17,6 +19,7 @@ function navItem(cls, href, label, room, extra = {}) {
   li.classList.toggle("unread", unread > 0);
   li.classList.toggle("active", Boolean(active));
   li.classList.toggle("online", Boolean(extra.online));
+  if (extra.presenceOf) markPresence(li, extra.presenceOf, extra.presence);
   return li;
 }
 
@@ -31,16 +34,19 @@ export function renderSidebar() {
     .sort((a, b) => conversationLabel(a).localeCompare(conversationLabel(b)));
   const dmItems = dms.map((r) => (r.kind === "group" ? groupItem(r.name, othersIn(r), r)
     : navItem("dm-item", `/dm/${encodeURIComponent(r.with)}/`, r.with, r,
-      { data: { "data-user": r.with, "data-room": r.name }, dot: true, online: online.has(r.with) })));
+      { data: { "data-user": r.with, "data-room": r.name }, dot: true, online: online.has(r.with), presenceOf: r.with })));
   if (peer && !current.room && !directRoomWith(peer)) {
     dmItems.push(navItem("dm-item", `/dm/${encodeURIComponent(peer)}/`, peer, null,
-      { data: { "data-user": peer }, dot: true, online: online.has(peer), active: true }));
+      { data: { "data-user": peer }, dot: true, online: online.has(peer), active: true, presenceOf: peer }));
   }
   const group = current.group;
   if (group && !current.room && !groupRoomWith(group)) dmItems.push(groupItem(null, group, null));
   $("dm-list").replaceChildren(...dmItems);
-  $("people").replaceChildren(...[...online].sort().map((name) =>
-    el("li", { class: "person online", "data-user": name }, personLink(name))));
+  $("people").replaceChildren(...[...online].sort().map((name) => {
+    const li = el("li", { class: "person online", "data-user": name }, personLink(name));
+    markPresence(li, name, statusOf(name));
+    return li;
+  }));
   const total = [...rooms.values()].reduce((sum, r) => sum + r.unread, 0);
   const where = $("room-title").textContent;
   document.title = `${total ? `(${total}) ` : ""}${where ? `${where} · ` : ""}Chat`;
@@ -53,6 +59,7 @@ function groupItem(name, others, room) {
   return navItem("dm-item group-item", href, others.join(", ") || "only you", room, {
     data: { "data-members": others.join(","), ...(name ? { "data-room": name } : {}) },
     dot: true, online: others.some((n) => online.has(n)), active: !room,
+    presenceOf: others.join(", "), presence: bestStatusOf(others),
   });
 }
 
