@@ -207,6 +207,25 @@ async def test_an_active_session_stays_active_past_the_expiry(
     await a.close()
 
 
+async def test_a_dead_workers_user_goes_offline_and_is_last_seen(
+    amake_user, sockets, monkeypatch
+):
+    """Sessions on a worker that died stop being refreshed: the sweep drops
+    their user from the online and the active, tells everyone, and records when
+    they were last seen."""
+    monkeypatch.setattr(settings, "CHAT_PRESENCE_TTL", 0.4)
+    monkeypatch.setattr(settings, "CHAT_PRESENCE_HEARTBEAT", 0.1)
+    await amake_user("dan")
+    a = await sockets(await amake_user("ana"))
+    store = presence.store()
+    for scope in (presence.SITE, presence.ACTIVE):  # dan's, on the dead worker
+        await store.enter(scope, "dan", "dead-worker-channel")
+
+    assert await a.event("presence_update", online=["ana"]) == lists(["ana"])
+    assert await last_seen_once_gone("dan") is not None
+    assert await asyncio.to_thread(presence.active_usernames, ["dan"]) == set()
+
+
 async def test_jobs_ask_who_is_active_from_a_thread_of_their_own(amake_user, sockets):
     """presence.active_usernames: synchronous, for a job's thread (no event
     loop), answering what every worker's sessions say (Redis, when in use)."""
@@ -217,6 +236,10 @@ async def test_jobs_ask_who_is_active_from_a_thread_of_their_own(amake_user, soc
     assert await asyncio.to_thread(presence.active_usernames, ask) == {"ana", "ben"}
     await status(b, "idle")
     assert await asyncio.to_thread(presence.active_usernames, ask) == {"ana"}
-    await a.close()
+    await a.close()  # a long-polling session ends just after its DELETE
+    for _ in range(50):
+        if not await asyncio.to_thread(presence.active_usernames, ask):
+            break
+        await asyncio.sleep(0.1)
     assert await asyncio.to_thread(presence.active_usernames, ask) == set()
     assert await asyncio.to_thread(presence.active_usernames, []) == set()
