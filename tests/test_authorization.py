@@ -49,6 +49,8 @@ def events_for(
         "mute_user": {"room": room, "username": "owner", "minutes": 5},
         "leave_conversation": {"room": room},
         "set_room_notify": {"room": room, "notify": "all", "muted": True},
+        "get_read_receipts": {"room": room, "messageId": message_id},
+        "set_presence": {"status": "idle"},  # the user's own: no room in it
     }
 
 
@@ -86,6 +88,8 @@ MATRIX = {
         "mute_user": "not_found",
         "leave_conversation": "not_found",
         "set_room_notify": "not_found",
+        "get_read_receipts": "not_found",
+        "set_presence": OK,
     },
     "banned": {
         "join_room": "forbidden",
@@ -112,6 +116,8 @@ MATRIX = {
         "mute_user": "forbidden",
         "leave_conversation": "forbidden",
         "set_room_notify": "forbidden",
+        "get_read_receipts": "forbidden",
+        "set_presence": OK,
     },
     "muted": {
         "join_room": OK,
@@ -137,6 +143,8 @@ MATRIX = {
         "mute_user": "forbidden",
         "leave_conversation": OK,  # for good (leave_room only unsubscribes)
         "set_room_notify": OK,  # notifications are not posting
+        "get_read_receipts": OK,
+        "set_presence": OK,
     },
     "member": {
         "join_room": OK,
@@ -162,6 +170,8 @@ MATRIX = {
         "mute_user": "forbidden",
         "leave_conversation": OK,
         "set_room_notify": OK,
+        "get_read_receipts": OK,
+        "set_presence": OK,
     },
 }
 CASES = [(who, event) for who, row in MATRIX.items() for event in row]

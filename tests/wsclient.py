@@ -4,6 +4,7 @@ the long-polling transport (tests.pollclient) alike."""
 import asyncio
 import itertools
 import json
+import threading
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.db import connections
 from django.test import Client
 
-from chat.infra import presence, ratelimit
+from chat.infra import presence, ratelimit, worker
 from chatproject.asgi import application
 
 from .pollclient import PollCommunicator
@@ -167,9 +168,30 @@ async def close_all(sockets: list[Socket]) -> None:
     awaits a socket; PostgreSQL would then refuse to drop the test database)."""
     for socket in reversed(sockets):
         await socket.close()
+    await database_work_done()
     layer = get_channel_layer()
     if hasattr(layer, "flush"):
         await layer.flush()
     await presence.store().close()
     await ratelimit.close()
     await sync_to_async(connections.close_all)()
+
+
+async def database_work_done() -> None:
+    """Wait for the database work that sockets left running to finish: a
+    session's end records when its user was last seen, and a test client gives
+    a socket a second to end before it cancels it, which a thread cannot be.
+    A write still running when the test's database is flushed deadlocks with the
+    flush on PostgreSQL. Every thread of the pool meets at a barrier: all that
+    was queued before has then finished."""
+    # A long-polling session ends in a task of its own, after its DELETE.
+    ending = [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__name__", "") == "_leave"
+    ]
+    await asyncio.gather(*ending, return_exceptions=True)
+    threads = settings.CHAT_DB_THREADS
+    barrier = threading.Barrier(threads, timeout=30)
+    meet = worker.in_db_thread(barrier.wait)
+    await asyncio.gather(*(meet() for _ in range(threads)))

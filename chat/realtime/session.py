@@ -187,7 +187,7 @@ class Session:
             await announce_online()
             # "Last seen": one write per user going offline, not per socket.
             seen = worker.in_db_thread(activity.users_seen_last)
-            await seen(usernames=[self.username])
+            await seen(user_ids=[self.user_id])
         elif was_last_active:
             await announce_online()  # still online, now idle
 
@@ -398,7 +398,7 @@ async def presence_sweep(sessions: list[Session]) -> None:
         _dnd_ends.pop("first", None)
         await announce_online()
     if gone:
-        await worker.in_db_thread(activity.users_seen_last)(usernames=gone)
+        await worker.in_db_thread(activity.usernames_seen_last)(usernames=gone)
     rooms = {
         r.id: r for s in sessions for r in s.rooms.values() if not r.is_conversation
     }

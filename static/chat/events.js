@@ -8,8 +8,9 @@ import { notifyMessage } from "./actions/notify.js";
 import { followed, threadRead, threadTyping, threadUpdated } from "./actions/replies.js";
 import { current } from "./store/current.js";
 import { applyReaction, changeMessage } from "./store/messages.js";
+import { takePresence } from "./store/presence.js";
 import { holdSeq } from "./store/seq.js";
-import { online, othersIn, rooms, roomState, sameGroup, upsertRoom } from "./store/rooms.js";
+import { othersIn, rooms, roomState, sameGroup, upsertRoom } from "./store/rooms.js";
 import { $ } from "./ui/dom.js";
 import { renderHeader } from "./ui/header.js";
 import { membersMayHaveChanged, renderMembers } from "./ui/members.js";
@@ -19,6 +20,7 @@ import { updateMessage } from "./ui/messages.js";
 import { notice } from "./ui/notice.js";
 import { renderSidebar } from "./ui/sidebar.js";
 import { updateThreadMessage } from "./ui/thread.js";
+import { receiptArrived } from "./ui/receipts.js";
 import { renderTyping } from "./ui/typing.js";
 
 const TYPING_STALE_MS = 5000; // drop someone's indicator whose "stopped" was lost
@@ -88,8 +90,7 @@ export const handlers = {
   },
   presence_update(d) {
     $("app").classList.remove("presence-unknown");
-    online.clear();
-    for (const name of d.online) online.add(name);
+    takePresence(d);
     renderSidebar();
     renderMembers();
   },
@@ -102,6 +103,9 @@ export const handlers = {
   },
   room_left(d) {
     leaveRoom(d.room); // for good, on this device or another
+  },
+  read_receipt(d) {
+    receiptArrived(d);
   },
   room_read(d) {
     const room = roomState(d.room);

@@ -26,12 +26,15 @@ import { $ } from "./ui/dom.js";
 import { startEditing } from "./ui/editor.js";
 import { toggleEdits } from "./ui/edits.js";
 import { bindMentions } from "./ui/mentions.js";
+import { renderMembers } from "./ui/members.js";
 import { bindMessageActions, onScrolledNearTop } from "./ui/messages.js";
 import { notice } from "./ui/notice.js";
 import { bindNotifyPrompt } from "./ui/notify-prompt.js";
 import { bindPins, togglePin } from "./ui/pins.js";
+import { bindPresence, presenceConnected } from "./ui/presence.js";
+import { bindReceipts } from "./ui/receipts.js";
 import { bindSaved, toggleSave } from "./ui/saved.js";
-import { bindSidebarToggle } from "./ui/sidebar.js";
+import { bindSidebarToggle, renderSidebar } from "./ui/sidebar.js";
 import { bindThreadPane } from "./ui/thread.js";
 import { bindThreads } from "./ui/threads.js";
 import { showForbidden, showTransport } from "./ui/status.js";
@@ -60,6 +63,7 @@ useConnection(connect({
   onOpen: () => {
     connected();
     refreshThreads();
+    presenceConnected();
   },
   onDown: () => {
     disconnected();
@@ -110,6 +114,11 @@ bindSidebarToggle();
 bindPins();
 bindSaved();
 bindGroups();
+bindReceipts();
+bindPresence(() => {
+  renderSidebar();
+  renderMembers();
+});
 
 for (const info of JSON.parse($("initial-rooms").textContent)) upsertRoom(info);
 if (current.peer && current.room) roomState(current.room).kind = "direct";

@@ -95,6 +95,10 @@ export function daySeparator(iso) {
   return el("li", { class: "day-separator", "data-day": dayKey(iso) }, el("span", { text: dayLabel(iso) }));
 }
 
+// Other modules' actions on a delivered message: (message) => [buttons]
+// (ui/receipts.js's "Seen by…").
+export const extraActions = [];
+
 // A message <li>; `update` keeps it in step with the message as it changes.
 export function messageItem(message, me, canPin = false) {
   const li = el("li", { class: "message" });
@@ -167,6 +171,7 @@ export function updateMessageItem(li, message, me, canPin = false) {
       const label = message.pinned ? "Unpin" : "Pin";
       actions.push(el("button", { type: "button", class: "pin", text: label, title: `${label} in the room's header` }));
     }
+    for (const more of extraActions) actions.push(...more(message));
   }
   if (mine && !message.deleted && message.id != null) {
     actions.push(el("button", { type: "button", class: "edit", text: "Edit" }));

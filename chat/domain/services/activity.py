@@ -81,22 +81,22 @@ def presence_changed_on_commit(*, user_id: int) -> None:
     control_on_commit([user_group(user_id)], "presence")
 
 
-def users_seen_last(*, usernames: Iterable[str]) -> None:
-    """Record that these users' last sessions ended now ("last seen")."""
-    names = list(usernames)
-    if not names:
-        return
+def users_seen_last(*, user_ids: Iterable[int]) -> None:
+    """Record that these users' last sessions ended now ("last seen"): one
+    statement, whether or not they have settings yet."""
     now = timezone.now()
-    user_ids = get_user_model().objects.filter(username__in=names)
     UserSettings.objects.bulk_create(
-        [
-            UserSettings(user_id=pk, last_seen_at=now)
-            for pk in user_ids.values_list("pk", flat=True)
-        ],
+        [UserSettings(user_id=pk, last_seen_at=now) for pk in user_ids],
         update_conflicts=True,
         unique_fields=["user"],
         update_fields=["last_seen_at"],
     )
+
+
+def usernames_seen_last(*, usernames: Iterable[str]) -> None:
+    """users_seen_last, by username (presence stores names)."""
+    users = get_user_model().objects.filter(username__in=list(usernames))
+    users_seen_last(user_ids=list(users.values_list("pk", flat=True)))
 
 
 def _to_room(

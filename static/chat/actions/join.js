@@ -6,6 +6,7 @@ import { current } from "../store/current.js";
 import { roomState, upsertRoom } from "../store/rooms.js";
 import { coverSeq } from "../store/seq.js";
 import { notice } from "../ui/notice.js";
+import { takeReceipts } from "../ui/receipts.js";
 import { renderSidebar } from "../ui/sidebar.js";
 import { takeMessage } from "./inbox.js";
 import { isViewing, markRead } from "./reading.js";
@@ -31,6 +32,7 @@ export async function joinRoom(name) {
   room.joined = true;
   room.users = ack.users;
   room.pins = ack.pins || [];
+  takeReceipts(room, ack.receipts);
   for (const m of ack.history) takeMessage(room, m, !fresh);
   if (fresh) {
     room.loaded = true;

@@ -9,6 +9,8 @@ import { online, rooms, roomState } from "../store/rooms.js";
 import { $ } from "./dom.js";
 import { mayModerate, moderation } from "./moderate.js";
 import { personLink } from "./person.js";
+import { markMember } from "./presence.js";
+import { takeLastSeen } from "../store/presence.js";
 
 const GAP_MS = 2000; // at most one list_members a room this often
 const STALE_MS = 60_000; // a list older than this is asked for again when shown
@@ -53,6 +55,7 @@ export function refreshMembers(name) {
   const seen = new Set(room.users);
   conn.request("list_members", { room: name }).then((reply) => {
     room.memberList = { ...reply, at: Date.now(), seen, names: new Set(reply.members.map((m) => m.username)) };
+    takeLastSeen(reply.members);
   }, (err) => {
     // Keep what we show. Too soon: ask again when we may. The connection
     // dropped: as soon as it is back (the room is joined again). Refused (not
@@ -96,6 +99,7 @@ function memberItem(member, list) {
     personLink(name),
     el("span", { class: "sr-only", text: here ? ", online" : ", offline" }));
   li.classList.toggle("online", here);
+  markMember(li, member, here);
   const label = ROLE_LABELS[member.role];
   if (label) li.append(el("span", { class: "role", text: label }));
   if (member.muted) {
@@ -126,7 +130,11 @@ function refocus(pane, key) {
 }
 
 function isOnline(name) {
-  return online.has(name) || roomState(current.room).users.includes(name);
+  // A conversation's `users` are who was online when it was joined: no
+  // room_users keeps them current, presence_update does.
+  const room = roomState(current.room);
+  const conversation = room.kind === "direct" || room.kind === "group";
+  return online.has(name) || (!conversation && room.users.includes(name));
 }
 
 function byPresenceThenName(a, b) {

@@ -7,6 +7,7 @@ import { outbox, pendingHere, pendingMessage } from "../store/outbox.js";
 import { mayPin, roomState } from "../store/rooms.js";
 import { shownInRoom } from "../store/threads.js";
 import { $ } from "./dom.js";
+import { renderReceipts } from "./receipts.js";
 import { bindRoving, holdFocus } from "./roving.js";
 
 const RUN_GAP_MS = 5 * 60 * 1000;
@@ -42,6 +43,7 @@ export function renderMessages() {
   messagesEl.replaceChildren(...children);
   refocus();
   fixDaySeparators();
+  renderReceipts();
   if (anchor?.isConnected && !stick) {
     messagesEl.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
   } else {
@@ -76,6 +78,7 @@ export function placeMessage(m, scroll) {
   else messagesEl.prepend(li);
   refocus();
   fixDaySeparators();
+  renderReceipts();
   if (stick) messagesEl.scrollTop = messagesEl.scrollHeight;
 }
 

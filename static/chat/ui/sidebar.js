@@ -7,6 +7,8 @@ import { conversationLabel, directRoomWith, groupRoomWith, online, othersIn, roo
 import { $ } from "./dom.js";
 import { showFaviconBadge } from "./favicon.js";
 import { personLink } from "./person.js";
+import { markPresence } from "./presence.js";
+import { bestStatusOf, statusOf } from "../store/presence.js";
 
 // A muted room shows no unread count (nor bold), only its mentions.
 function navItem(cls, href, label, room, extra = {}) {
@@ -24,6 +26,7 @@ function navItem(cls, href, label, room, extra = {}) {
   li.classList.toggle("room-muted", Boolean(room?.muted));
   li.classList.toggle("active", Boolean(active));
   li.classList.toggle("online", Boolean(extra.online));
+  if (extra.presenceOf) markPresence(li, extra.presenceOf, extra.presence);
   return li;
 }
 
@@ -38,16 +41,19 @@ export function renderSidebar() {
     .sort((a, b) => conversationLabel(a).localeCompare(conversationLabel(b)));
   const dmItems = dms.map((r) => (r.kind === "group" ? groupItem(r.name, othersIn(r), r)
     : navItem("dm-item", `/dm/${encodeURIComponent(r.with)}/`, r.with, r,
-      { data: { "data-user": r.with, "data-room": r.name }, dot: true, online: online.has(r.with) })));
+      { data: { "data-user": r.with, "data-room": r.name }, dot: true, online: online.has(r.with), presenceOf: r.with })));
   if (peer && !current.room && !directRoomWith(peer)) {
     dmItems.push(navItem("dm-item", `/dm/${encodeURIComponent(peer)}/`, peer, null,
-      { data: { "data-user": peer }, dot: true, online: online.has(peer), active: true }));
+      { data: { "data-user": peer }, dot: true, online: online.has(peer), active: true, presenceOf: peer }));
   }
   const group = current.group;
   if (group && !current.room && !groupRoomWith(group)) dmItems.push(groupItem(null, group, null));
   $("dm-list").replaceChildren(...dmItems);
-  $("people").replaceChildren(...[...online].sort().map((name) =>
-    el("li", { class: "person online", "data-user": name }, personLink(name))));
+  $("people").replaceChildren(...[...online].sort().map((name) => {
+    const li = el("li", { class: "person online", "data-user": name }, personLink(name));
+    markPresence(li, name, statusOf(name));
+    return li;
+  }));
   const total = attentionTotal();
   const where = $("room-title").textContent;
   document.title = `${total ? `(${total}) ` : ""}${where ? `${where} · ` : ""}Chat`;
@@ -82,6 +88,7 @@ function groupItem(name, others, room) {
   return navItem("dm-item group-item", href, others.join(", ") || "only you", room, {
     data: { "data-members": others.join(","), ...(name ? { "data-room": name } : {}) },
     dot: true, online: others.some((n) => online.has(n)), active: !room,
+    presenceOf: others.join(", "), presence: bestStatusOf(others),
   });
 }
 
