@@ -32,6 +32,7 @@ def recipient(**changes) -> Recipient:
         "notify": Notify.DEFAULT,
         "muted": False,
         "dnd_until": None,
+        "desktop_on": True,
         "email_on": True,
         "has_email": True,
     }
@@ -74,6 +75,8 @@ def recipient(**changes) -> Recipient:
         # Do not disturb: no push; the email (later, if unread) still comes.
         ({"dnd_until": NOW + timedelta(hours=1)}, False, False, False, True),
         ({"dnd_until": NOW - timedelta(hours=1)}, False, False, True, True),
+        # Desktop notifications off: no push either.
+        ({"desktop_on": False}, False, False, False, True),
         # Email off, or no address: push only.
         ({"email_on": False}, False, False, True, False),
         ({"has_email": False}, False, False, True, False),
@@ -111,7 +114,6 @@ def active(monkeypatch) -> set[str]:
         presence,
         "active_usernames",
         lambda names: {n for n in names if n in here},
-        raising=False,  # until the presence store has it
     )
     return here
 

@@ -29,6 +29,7 @@ class Recipient:
     notify: str  # Membership.notify of the message's room
     muted: bool  # Membership.muted
     dnd_until: datetime | None
+    desktop_on: bool  # desktop notifications, pushes included
     email_on: bool
     has_email: bool
 
@@ -67,8 +68,9 @@ def decide(
 ) -> Decision:
     """How to reach one recipient who is not at the chat (`active`: a session of
     theirs had input lately, and its tab notifies them itself): a push to their
-    devices unless they do not want to be disturbed, and, for a direct message
-    or a mention, an email later if it is still unread then."""
+    devices unless they turned desktop notifications off or do not want to be
+    disturbed now, and, for a direct message or a mention, an email later if
+    it is still unread then."""
     if active or not wanted(
         recipient.reason,
         recipient.notify,
@@ -82,4 +84,4 @@ def decide(
         and recipient.email_on
         and recipient.has_email
     )
-    return Decision(push=disturb, email=email)
+    return Decision(push=disturb and recipient.desktop_on, email=email)

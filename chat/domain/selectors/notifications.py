@@ -62,6 +62,7 @@ def notify_recipients(message: Message) -> list[Recipient]:
                 notify=membership.notify,
                 muted=membership.muted,
                 dnd_until=own.dnd_until,
+                desktop_on=own.desktop_notifications,
                 email_on=own.email_notifications,
                 has_email=bool(user.email),
             )

@@ -14,6 +14,7 @@ from django.utils import timezone
 from chat.domain import events, payloads
 from chat.domain.access import room_for_member
 from chat.domain.errors import ChatError
+from chat.domain.services import activity
 from chat.domain.unsubscribe import user_for_token
 from chat.models import Membership, Notify, UserSettings
 
@@ -50,6 +51,8 @@ def user_settings_update(*, user: User, **fields: Any) -> UserSettings:
                 "settings_changed",
                 payloads.settings_object(row),
             )
+            if "dnd_until" in changed:  # others see the do-not-disturb dot
+                activity.presence_changed_on_commit(user_id=user.pk)
     return row
 
 
