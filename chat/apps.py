@@ -7,3 +7,4 @@ class ChatConfig(AppConfig):
 
     def ready(self) -> None:
         from chat import signals  # noqa: F401  (connects the receivers)
+        from chat.jobs import notify  # noqa: F401  (new messages' notifications)

@@ -126,7 +126,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# --- Background jobs and notifications -------------------------------------------------
+# --- Background jobs and notifications ---------------------------------------------
 # Jobs (chat.jobs: pushes, emails) go through the Django Tasks API, stored in the
 # database (django-tasks-db) and run by `manage.py db_worker` processes, on any
 # machine, as many as wanted (docs/DEPLOY.md, "Background jobs"). With
@@ -158,6 +158,10 @@ else:
 VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
 VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
 VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:admin@localhost")
+# Push subscriptions whose endpoint is on loopback (over http too) are refused
+# unless this is on: the push job POSTs to every stored endpoint, and only a
+# development machine or the tests run a push service there.
+CHAT_PUSH_ALLOW_LOOPBACK = env.bool("CHAT_PUSH_ALLOW_LOOPBACK", default=DEBUG)
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -241,6 +245,8 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
+        # The Web Push service worker, /sw.js (chat.web.push).
+        "worker-src": ["'self'"],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],

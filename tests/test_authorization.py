@@ -48,6 +48,7 @@ def events_for(
         "kick_user": {"room": room, "username": "owner"},
         "mute_user": {"room": room, "username": "owner", "minutes": 5},
         "leave_conversation": {"room": room},
+        "set_room_notify": {"room": room, "notify": "all", "muted": True},
     }
 
 
@@ -84,6 +85,7 @@ MATRIX = {
         "kick_user": "not_found",
         "mute_user": "not_found",
         "leave_conversation": "not_found",
+        "set_room_notify": "not_found",
     },
     "banned": {
         "join_room": "forbidden",
@@ -109,6 +111,7 @@ MATRIX = {
         "kick_user": "forbidden",
         "mute_user": "forbidden",
         "leave_conversation": "forbidden",
+        "set_room_notify": "forbidden",
     },
     "muted": {
         "join_room": OK,
@@ -133,6 +136,7 @@ MATRIX = {
         "kick_user": "forbidden",
         "mute_user": "forbidden",
         "leave_conversation": OK,  # for good (leave_room only unsubscribes)
+        "set_room_notify": OK,  # notifications are not posting
     },
     "member": {
         "join_room": OK,
@@ -157,6 +161,7 @@ MATRIX = {
         "kick_user": "forbidden",
         "mute_user": "forbidden",
         "leave_conversation": OK,
+        "set_room_notify": OK,
     },
 }
 CASES = [(who, event) for who, row in MATRIX.items() for event in row]
@@ -216,6 +221,9 @@ async def test_nothing_changed_after_the_refusals(make_user, sockets):
             Membership.objects.filter(room=room_, user__username="owner").exists(),
             Mute.objects.filter(room=room_).count(),
             ThreadFollow.objects.filter(user__username="actor").count(),
+            Membership.objects.filter(room=room_, user__username="actor")
+            .values_list("notify", "muted")
+            .get(),
         )
 
     assert await state() == (
@@ -224,6 +232,7 @@ async def test_nothing_changed_after_the_refusals(make_user, sockets):
         True,
         0,
         0,
+        ("default", False),
     )
 
 

@@ -300,18 +300,24 @@ async def test_trusted_origins_are_matched_whole(amake_user, site):
 # --- Presence -------------------------------------------------------------------------
 
 
+def everyone_active(*usernames: str) -> dict:
+    """presence_update's data when `usernames` are online, none idle or in
+    do-not-disturb (tests/test_presence_status.py has those)."""
+    return {"online": list(usernames), "idle": [], "dnd": []}
+
+
 async def test_presence_follows_first_and_last_socket_of_each_user(amake_user, sockets):
     ana, ben = await amake_user("ana"), await amake_user("ben")
     a = await sockets(ana, expect_presence=False)
-    assert await a.event("presence_update") == {"online": ["ana"]}
+    assert await a.event("presence_update") == everyone_active("ana")
 
     b = await sockets(ben, expect_presence=False)
-    assert await b.event("presence_update") == {"online": ["ana", "ben"]}
-    assert await a.event("presence_update") == {"online": ["ana", "ben"]}
+    assert await b.event("presence_update") == everyone_active("ana", "ben")
+    assert await a.event("presence_update") == everyone_active("ana", "ben")
 
     # A second tab is told who is online, but nobody else hears about it.
     b2 = await sockets(ben, expect_presence=False)
-    assert await b2.event("presence_update") == {"online": ["ana", "ben"]}
+    assert await b2.event("presence_update") == everyone_active("ana", "ben")
     assert await quiet(a, b, b2) == [[], [], []]
 
     # Closing one of two tabs: ben is still online.
@@ -320,7 +326,7 @@ async def test_presence_follows_first_and_last_socket_of_each_user(amake_user, s
 
     # Closing the last one: ben goes offline.
     await b.close()
-    assert await a.events("presence_update") == [{"online": ["ana"]}]
+    assert await a.events("presence_update") == [everyone_active("ana")]
 
 
 async def test_a_burst_of_arrivals_makes_one_presence_list(
@@ -331,13 +337,13 @@ async def test_a_burst_of_arrivals_makes_one_presence_list(
     settings.CHAT_PRESENCE_COALESCE = 1.0
     users = [await amake_user(name) for name in ("ana", "ben", "cara", "dan")]
     a = await sockets(users[0], expect_presence=False)
-    assert await a.event("presence_update") == {"online": ["ana"]}
+    assert await a.event("presence_update") == everyone_active("ana")
 
     for user in users[1:]:
         await sockets(user, expect_presence=False)
     await asyncio.sleep(1.2)  # past the interval
 
-    everyone = {"online": ["ana", "ben", "cara", "dan"]}
+    everyone = everyone_active("ana", "ben", "cara", "dan")
     assert await a.events("presence_update") == [everyone]
 
 
@@ -351,7 +357,7 @@ async def test_long_lived_sockets_stay_online(amake_user, sockets, monkeypatch):
     await asyncio.sleep(1.0)  # well past the expiry
 
     c = await sockets(await amake_user("cara"), expect_presence=False)
-    assert await c.event("presence_update") == {"online": ["ana", "ben", "cara"]}
+    assert await c.event("presence_update") == everyone_active("ana", "ben", "cara")
     assert (await c.join("general"))["users"] == ["ana", "ben", "cara"]
 
 
@@ -732,7 +738,16 @@ async def test_author_edits_and_deletes_with_broadcasts(amake_user, sockets):
     assert reply["status"] == "ok"
     for socket in (a, b):
         edited = await socket.event("message_edited")
-        assert set(edited) == {"room", "id", "message", "html", "editedAt", "seq"}
+        assert set(edited) == {
+            "room",
+            "id",
+            "message",
+            "html",
+            "editedAt",
+            "mentions",
+            "seq",
+        }
+        assert edited["mentions"] == []
         assert edited["room"] == "general" and edited["id"] == message_id
         assert edited["message"] == "hello"
         assert ISO_UTC_MS.fullmatch(edited["editedAt"])

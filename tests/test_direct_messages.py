@@ -149,7 +149,12 @@ async def test_offline_recipient_catches_up(amake_user, sockets):
     )
     assert read == {"status": "ok", "unread": 1}
     told = await b2.event("room_read")
-    assert told == {"room": room, "lastReadId": first["messageId"], "unread": 1}
+    assert told == {
+        "room": room,
+        "lastReadId": first["messageId"],
+        "unread": 1,
+        "mentions": 0,
+    }
 
     # Badges survive a reload: a new socket sees the same counts.
     await b1.close()

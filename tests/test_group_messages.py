@@ -323,6 +323,10 @@ async def test_reactions_pins_edits_and_reads_in_a_group(amake_user, sockets):
     read = await b.request("mark_read", {"room": room, "messageId": message_id})
     assert read == {"status": "ok", "unread": 0}
     assert (await b.event("room_read"))["room"] == room
+    # Ben's read is seen by the group (tests/test_receipts.py), not by Dan.
+    receipt = {"room": room, "username": "ben", "messageId": message_id}
+    for socket in members:
+        assert await socket.event("read_receipt") == receipt
     assert await chatter_each(*members, d) == nothing(*members, d)
 
     joined = await a.join(room)

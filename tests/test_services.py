@@ -380,6 +380,7 @@ def test_message_edit(make_user, broadcasts, committed):
         "message": "hello",
         "html": "<p>hello</p>",
         "editedAt": frame.data["editedAt"],
+        "mentions": [],
         "seq": edited.changed_seq,
     }
     assert frame.data["editedAt"]
@@ -526,7 +527,12 @@ def test_room_mark_read(make_user, broadcasts, committed):
     assert unread == 0
     (frame,) = broadcasts
     assert (frame.group, frame.event) == (events.user_group(ana.pk), "room_read")
-    assert frame.data == {"room": "general", "lastReadId": second.pk, "unread": 0}
+    assert frame.data == {
+        "room": "general",
+        "lastReadId": second.pk,
+        "unread": 0,
+        "mentions": 0,
+    }
 
     # An older marker from a stale tab does not bring unread messages back.
     assert (

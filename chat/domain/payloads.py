@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.utils import timezone
 
 from chat.domain import richtext
@@ -67,6 +68,28 @@ def message_object(
         shown["alsoToRoom"] = message.also_to_room
     if message.last_reply_id is not None:
         shown.update(thread_summary(message))
+    if message.mentions and not deleted:
+        shown["mentions"] = message.mentions
+    return shown
+
+
+# How much of a message's text a `mentioned` event (and a notification) carries.
+MENTION_TEXT_MAX = 300
+
+
+def mention_object(message: Any, kind: str) -> dict[str, Any]:
+    """A message (`room` and `author` loaded) mentioning the receiving user, as
+    the `mentioned` event tells them: enough to badge, notify and open it."""
+    shown = {
+        "room": message.room.name,
+        "id": message.pk,
+        "username": message.author.get_username(),
+        "message": message.body[:MENTION_TEXT_MAX],
+        "kind": kind,
+        "time": iso(message.created_at),
+    }
+    if message.thread_id is not None:
+        shown["threadId"] = message.thread_id
     return shown
 
 
@@ -112,6 +135,24 @@ def conversation_message_object(
         "from": message.author.get_username(),
         **addressed,
         "isSelf": for_author,
+    }
+
+
+def settings_object(user_settings: Any) -> dict[str, Any]:
+    """A user's UserSettings as their clients get them (settings_changed, the app
+    page's "chat-settings" data): the email delay in effect (the site's
+    CHAT_EMAIL_DELAY where the user chose none), and do-not-disturb's end only
+    while it is ahead."""
+    dnd_until = user_settings.dnd_until
+    if dnd_until is not None and dnd_until <= timezone.now():
+        dnd_until = None
+    delay = user_settings.email_delay
+    return {
+        "desktopNotifications": user_settings.desktop_notifications,
+        "emailNotifications": user_settings.email_notifications,
+        "emailDelay": settings.CHAT_EMAIL_DELAY if delay is None else delay,
+        "dndUntil": iso(dnd_until),
+        "readReceipts": user_settings.send_read_receipts,
     }
 
 

@@ -6,18 +6,25 @@ socket's heartbeat pushes forward, so when a worker dies without cleaning up, it
 sockets stop counting after CHAT_PRESENCE_TTL seconds, and a user with a socket on
 another worker stays online.
 
+The scope ACTIVE holds the sockets whose client is in use (a new socket is, and
+the client says when it goes idle or comes back: set_presence): a user online
+with no socket in it is idle.
+
 With REDIS_URL the store is Redis (sorted sets scored by expiry); without it, one
 process's memory, which is all the embedded default runs.
 """
 
 import asyncio
+import threading
 import time
 import weakref
+from collections.abc import Iterable
 from typing import Protocol
 
 from django.conf import settings
 
 SITE = "site"
+ACTIVE = "active"  # the sockets whose client is in use: their users are active
 
 
 # One socket's presence: (its scopes, its user's name, its channel name).
@@ -46,6 +53,10 @@ class PresenceStore(Protocol):
     async def sweep(self, scope: str) -> list[str]:
         """Drop the users whose every socket expired; those users. Each is returned
         to one caller only, so one worker tells the clients."""
+
+    def present_now(self, scope: str, usernames: list[str]) -> set[str]:
+        """Which of `usernames` are in the scope now. Synchronous, for a thread
+        with no event loop (a background job): it blocks on Redis."""
 
     async def close(self) -> None:
         """Close this event loop's connections."""
@@ -92,6 +103,17 @@ class MemoryPresence:
             del users[username]
         return gone
 
+    def present_now(self, scope: str, usernames: list[str]) -> set[str]:
+        # Another thread than the event loop's: read only, each dict copied in
+        # one step (atomic under the GIL) before it is looked through.
+        users = self.scopes.get(scope, {})
+        now = time.time()
+        return {
+            name
+            for name in usernames
+            if any(expiry > now for expiry in list(users.get(name, {}).values()))
+        }
+
     async def close(self) -> None:
         pass
 
@@ -106,6 +128,9 @@ class RedisPresence:
         self.prefix = prefix
         # redis.asyncio clients are bound to the event loop that opened them.
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        # present_now's: a plain client, thread-safe, opened on first use.
+        self._sync_client = None
+        self._sync_lock = threading.Lock()
 
     def _redis(self):
         import redis.asyncio
@@ -188,6 +213,29 @@ class RedisPresence:
         )
         return [name.decode() for name in gone]
 
+    def present_now(self, scope: str, usernames: list[str]) -> set[str]:
+        # A user's score is their latest socket's expiry; one who left is gone.
+        scores = self._sync_redis().zmscore(f"{self.prefix}:{scope}", usernames)
+        now = time.time()
+        return {
+            name
+            for name, score in zip(usernames, scores, strict=True)
+            if score is not None and score > now
+        }
+
+    def _sync_redis(self):
+        import redis
+
+        with self._sync_lock:
+            if self._sync_client is None:
+                self._sync_client = redis.Redis.from_url(
+                    self.url,
+                    socket_timeout=5,
+                    socket_connect_timeout=2,
+                    client_name=f"{self.prefix}:sync",
+                )
+            return self._sync_client
+
     async def close(self) -> None:
         client = self._clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
@@ -223,6 +271,16 @@ def store() -> PresenceStore:
         else:
             _store = MemoryPresence()
     return _store
+
+
+def active_usernames(usernames: Iterable[str]) -> set[str]:
+    """Which of `usernames` are active now: a session of theirs is in use (see
+    ACTIVE). For synchronous code with no running event loop, such as a
+    background job deciding whom to notify; on the event loop, ask the store."""
+    wanted = list(dict.fromkeys(usernames))
+    if not wanted:
+        return set()
+    return store().present_now(ACTIVE, wanted)
 
 
 def reset() -> None:

@@ -39,7 +39,12 @@ Time = Annotated[str, Pattern("time", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 Number = int | float
 AckId = str | int | float
 RoomKind = Literal["public", "private", "direct", "group"]
+# What of a room notifies a member: "default" is "all" in a direct or group
+# conversation and "mentions" in a room.
+NotifyLevel = Literal["default", "all", "mentions", "nothing"]
+MentionKind = Literal["user", "room", "here"]
 Role = Literal["member", "moderator", "owner"]
+PresenceStatus = Literal["active", "idle", "dnd", "offline"]
 # The keys of chat.domain.errors.ChatError.HTTP_STATUS (a test says so).
 ErrorCode = Literal[
     "bad_frame",
@@ -90,6 +95,9 @@ class Message(TypedDict):
     lastReplyAt: NotRequired[Time | None]
     lastReplyId: NotRequired[int | None]
     repliers: NotRequired[list[str]]
+    # Whom it mentions: members named with @username, then "@room" or "@here"
+    # if it used one (chat.domain.mentions). Only when it mentions someone.
+    mentions: NotRequired[list[str]]
 
 
 class ThreadSummary(TypedDict):
@@ -135,6 +143,9 @@ class _Room(TypedDict):
     unread: int
     lastMessageId: int | None  # None: no message that is not deleted
     lastReadId: int | None  # None: never marked
+    mentions: int  # unread messages that mention the user
+    notify: NotifyLevel
+    muted: bool  # no bold, no unread badge: only mentions count
 
 
 class RoomEntry(_Room, _RoomWith):
@@ -151,6 +162,7 @@ class MessageEdited(TypedDict):
     message: str
     html: str
     editedAt: Time
+    mentions: list[str]  # as Message.mentions, [] for none
     seq: int
 
 
@@ -201,8 +213,29 @@ class RoomLeft(TypedDict):
 
 class RoomRead(TypedDict):
     room: str
-    lastReadId: int
+    lastReadId: int | None
     unread: int
+    mentions: int  # unread messages that mention the user
+
+
+class Mentioned(TypedDict):
+    """chat.domain.payloads.mention_object: to each user a new message mentions
+    (or an edit newly does), on all their sockets."""
+
+    room: str
+    id: int  # the message
+    username: str  # its author
+    message: str  # its text, at most 300 characters
+    kind: MentionKind
+    time: Time
+    threadId: NotRequired[int]  # a reply: its thread's root
+
+
+class MentionEntry(Message):
+    """One of list_mentions' messages."""
+
+    kind: MentionKind
+    read: bool
 
 
 class MemberMoved(TypedDict):
@@ -252,7 +285,17 @@ class GroupUpdated(TypedDict):
 
 
 class PresenceUpdate(TypedDict):
-    online: list[str]
+    online: list[str]  # every online user, idle ones included
+    idle: list[str]  # online with no session in use
+    dnd: list[str]  # online, in do-not-disturb
+
+
+class ReadReceipt(TypedDict):
+    """A member of a direct or group conversation read up to `messageId`."""
+
+    room: str
+    username: str
+    messageId: int
 
 
 class Kicked(TypedDict):
@@ -270,6 +313,24 @@ class Muted(TypedDict):
 
 class Unmuted(TypedDict):
     room: str
+
+
+class RoomNotify(TypedDict):
+    """room_notify: what a room notifies the user of, and whether it is muted."""
+
+    room: str
+    notify: NotifyLevel
+    muted: bool
+
+
+class SettingsChanged(TypedDict):
+    """chat.domain.payloads.settings_object: the user's own preferences."""
+
+    desktopNotifications: bool
+    emailNotifications: bool
+    emailDelay: int  # minutes: the user's, or the site's where they chose none
+    dndUntil: Time | None  # do not disturb until then; None: off
+    readReceipts: bool
 
 
 class Error(TypedDict):
@@ -292,15 +353,19 @@ EVENTS: dict[str, type] = {
     "room_added": RoomAdded,
     "room_left": RoomLeft,
     "room_read": RoomRead,
+    "mentioned": Mentioned,
     "user_joined": MemberMoved,
     "user_left": MemberMoved,
     "user_typing": UserTyping,
     "room_users": RoomUsers,
     "group_updated": GroupUpdated,
     "presence_update": PresenceUpdate,
+    "read_receipt": ReadReceipt,
     "kicked": Kicked,
     "muted": Muted,
     "unmuted": Unmuted,
+    "room_notify": RoomNotify,
+    "settings_changed": SettingsChanged,
     "error": Error,
 }
 
@@ -328,6 +393,9 @@ class JoinRoomReply(Ok):
     users: list[str]
     seq: int
     pins: list[int]  # pinned messages' ids, the latest pinned first
+    # A direct or group conversation's: its other members who send read
+    # receipts -> the latest message each has read.
+    receipts: NotRequired[dict[str, int]]
 
 
 class LeaveRoomReply(Ok):
@@ -434,6 +502,11 @@ class MarkReadReply(Ok):
     unread: int
 
 
+class MentionsReply(Ok):
+    mentions: list[MentionEntry]  # newest first
+    hasMore: bool
+
+
 class ListRoomsReply(Ok):
     rooms: list[RoomEntry]
 
@@ -444,6 +517,8 @@ class Member(TypedDict):
     username: str
     role: Role
     online: bool  # online on the site
+    status: PresenceStatus
+    lastSeen: Time | None  # an offline member's last session's end, if known
     muted: NotRequired[bool]  # only to those who may moderate the room
 
 
@@ -457,6 +532,19 @@ class ListMembersReply(Ok):
 
 class MuteReply(Ok):
     until: Time
+
+
+class RoomNotifyReply(Ok, RoomNotify):
+    """set_room_notify: the room's state afterwards."""
+
+
+class ReadReceiptsReply(Ok):
+    """get_read_receipts."""
+
+    room: str
+    messageId: int
+    readBy: list[str]  # sorted; the first 500 by name
+    total: int
 
 
 # Every client event of chat.realtime.dispatch.HANDLERS -> its reply when it
@@ -482,10 +570,14 @@ ACKS: dict[str, type] = {
     "get_history": HistoryReply,
     "get_edits": EditsReply,
     "mark_read": MarkReadReply,
+    "list_mentions": MentionsReply,
     "list_rooms": ListRoomsReply,
     "list_members": ListMembersReply,
     "kick_user": Ok,
     "mute_user": MuteReply,
+    "set_room_notify": RoomNotifyReply,
+    "get_read_receipts": ReadReceiptsReply,
+    "set_presence": Ok,
     "ping": Ok,
 }
 
@@ -570,6 +662,13 @@ def _check(value: Any, shape: Any, path: str) -> None:
         (item,) = get_args(shape)
         for i, element in enumerate(value):
             _check(element, item, f"{path}[{i}]")
+        return
+    if origin is dict:  # a map: JSON's keys are strings, its values of one type
+        if not isinstance(value, dict):
+            raise FrameInvalid(f"{path}: {_kind(value)}, not an object")
+        _, item = get_args(shape)
+        for key, element in value.items():
+            _check(element, item, f"{path}[{key!r}]")
         return
     if is_typeddict(shape):
         if not isinstance(value, dict):
@@ -665,6 +764,8 @@ def describe(shape: Any) -> str:
         return " or ".join(f'"{v}"' for v in get_args(shape))
     if origin is list:
         return f"list[{describe(get_args(shape)[0])}]"
+    if origin is dict:
+        return f"map[{describe(get_args(shape)[1])}]"
     if is_typeddict(shape):
         return shape.__name__
     return _NAMES[shape]

@@ -7,6 +7,8 @@ of sockets or HTTP.
 
 import dataclasses
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
@@ -14,6 +16,7 @@ from django.conf import settings
 
 from chat.domain import access, events, payloads
 from chat.domain.errors import ChatError
+from chat.domain.selectors.presence import users_in_dnd
 from chat.domain.services import activity
 from chat.infra import collector, logcontext, metrics, presence, ratelimit, worker
 from chat.realtime import protocol
@@ -97,6 +100,9 @@ class Session:
         # was handled, sent after it; None the rest of the time.
         self.held: list[dict[str, Any]] | None = None
         self.ended = False
+        # Whether its client is in use (presence.ACTIVE): a new one is, and the
+        # client says when it goes idle or comes back (set_presence).
+        self.active = True
 
     # --- Opening and ending -----------------------------------------------------------
 
@@ -122,7 +128,7 @@ class Session:
         if session_key:
             self.groups_joined.append(events.session_group(session_key))
         try:
-            sessions = await self.go_online()
+            sessions, first_active = await self.go_online()
         except worker.LAYER_ERRORS as error:
             worker.layer_failed(error)
             logger.warning("refused: the channel layer is down")
@@ -136,24 +142,26 @@ class Session:
         logger.info("connected (%d sockets of this user)", sessions)
         if sessions > settings.CHAT_MAX_SOCKETS_PER_USER:
             return protocol.CLOSE_TOO_MANY
-        # Who is online: a user's first session hears it from the announcement of
-        # their arrival (within CHAT_PRESENCE_COALESCE), the others at once.
-        if sessions == 1:
+        # Who is online: a user's first session, or first active one (the others
+        # were idle), hears it from the announcement of the change (within
+        # CHAT_PRESENCE_COALESCE), the others at once.
+        if sessions == 1 or first_active:
             await announce_online()
         else:
-            online = await presence.store().members(presence.SITE)
-            [update] = activity.online_changed(online=online)
+            [update] = await presence_lists()
             await self.send_frame(update.frame())
         return None
 
-    async def go_online(self) -> int:
-        """Join this session's groups and the site's presence; the user's sessions."""
+    async def go_online(self) -> tuple[int, bool]:
+        """Join this session's groups and the site's presence, as active: the
+        user's sessions, and whether this is their only active one."""
         layer = worker.channel_layer()
         for group in self.groups_joined:
             await layer.group_add(group, self.channel_name)
-        return await presence.store().enter(
-            presence.SITE, self.username, self.channel_name
-        )
+        store = presence.store()
+        sessions = await store.enter(presence.SITE, self.username, self.channel_name)
+        active = await store.enter(presence.ACTIVE, self.username, self.channel_name)
+        return sessions, active == 1
 
     async def leave(self, code: int) -> None:
         """The client is gone (closed with `code`): leave its rooms and the site."""
@@ -171,9 +179,31 @@ class Session:
         layer = worker.channel_layer()
         for group in self.groups_joined:
             await layer.group_discard(group, self.channel_name)
-        if await presence.store().leave(
-            presence.SITE, self.username, self.channel_name
-        ):
+        store = presence.store()
+        was_last_active = self.active and await store.leave(
+            presence.ACTIVE, self.username, self.channel_name
+        )
+        if await store.leave(presence.SITE, self.username, self.channel_name):
+            await announce_online()
+            # "Last seen": one write per user going offline, not per socket.
+            seen = worker.in_db_thread(activity.users_seen_last)
+            await seen(usernames=[self.username])
+        elif was_last_active:
+            await announce_online()  # still online, now idle
+
+    async def set_active(self, active: bool) -> None:
+        """Its client is in use again, or no longer (set_presence): the others
+        are told when that changes the user's status."""
+        if active == self.active:
+            return
+        self.active = active
+        store = presence.store()
+        entry = presence.ACTIVE, self.username, self.channel_name
+        if active:
+            changed = await store.enter(*entry) == 1
+        else:
+            changed = await store.leave(*entry)
+        if changed:
             await announce_online()
 
     async def close(self, code: int) -> None:
@@ -189,6 +219,8 @@ class Session:
             for r in self.rooms.values()
             if not r.is_conversation
         ]
+        if self.active:
+            scopes.append(presence.ACTIVE)
         return scopes, self.username, self.channel_name
 
     # --- Frames out -------------------------------------------------------------------
@@ -267,6 +299,8 @@ class Session:
             await self.send_frame(room_left)
         elif event["action"] == "audience":
             await self.room_audience_changed(event["room"], event["audience"])
+        elif event["action"] == "presence":  # do-not-disturb changed
+            await announce_online()
 
     # --- The domain -------------------------------------------------------------------
 
@@ -353,10 +387,18 @@ def start_jobs() -> None:
 
 
 async def presence_sweep(sessions: list[Session]) -> None:
-    """Drop the users whose sessions all expired (their worker died) from the site
-    and from the rooms this worker's sessions are in, and tell the clients."""
-    if await presence.store().sweep(presence.SITE):
+    """Drop the users whose sessions all expired (their worker died) from the site,
+    the active and the rooms this worker's sessions are in, and tell the clients;
+    and tell them again when someone's do-not-disturb has ended."""
+    store = presence.store()
+    gone = await store.sweep(presence.SITE)
+    no_longer_active = await store.sweep(presence.ACTIVE)
+    dnd_ended = _dnd_ends.get("first", math.inf) <= time.time()
+    if gone or no_longer_active or dnd_ended:
+        _dnd_ends.pop("first", None)
         await announce_online()
+    if gone:
+        await worker.in_db_thread(activity.users_seen_last)(usernames=gone)
     rooms = {
         r.id: r for s in sessions for r in s.rooms.values() if not r.is_conversation
     }
@@ -393,10 +435,28 @@ async def presence_heartbeat(sessions: list[Session]) -> None:
 # CHAT_PRESENCE_COALESCE seconds rather than one per change to every session.
 async def announce_online() -> None:
     async def send_list() -> None:
-        online = await presence.store().members(presence.SITE)
-        await events.send(activity.online_changed(online=online))
+        await events.send(await presence_lists())
 
     await worker.coalesce("online", settings.CHAT_PRESENCE_COALESCE, send_list)
+
+
+# When the soonest do-not-disturb of those last announced ends (a timestamp):
+# the sweep announces again then. Per process: any worker's sweep will do.
+_dnd_ends: dict[str, float] = {}
+
+
+async def presence_lists() -> list[events.Broadcast]:
+    """presence_update as it is now: who is online (the store), which of them
+    have no session in use, and which do not want to be disturbed (one query)."""
+    store = presence.store()
+    online = await store.members(presence.SITE)
+    active = set(await store.members(presence.ACTIVE))
+    dnd = await worker.in_db_thread(users_in_dnd)(usernames=online)
+    if dnd.first_end is not None:
+        end = dnd.first_end.timestamp()
+        _dnd_ends["first"] = min(_dnd_ends.get("first", math.inf), end)
+    idle = [name for name in online if name not in active]
+    return activity.online_changed(online=online, idle=idle, dnd=dnd.usernames)
 
 
 async def announce_room_users(joined: events.RoomRef) -> None:

@@ -15,12 +15,20 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
-from chat.domain import access, selectors, services
+from chat.domain import access, payloads, selectors, services, unsubscribe
 from chat.domain.errors import ChatError, SiteBanned
-from chat.infra import metrics, ratelimit, worker
-from chat.web.forms import InviteForm, RoomCreateForm, RoomJoinForm, SignupForm
+from chat.infra import metrics, ratelimit, vapid, worker
+from chat.web.forms import (
+    InviteForm,
+    NotificationSettingsForm,
+    RoomCreateForm,
+    RoomJoinForm,
+    RoomNotifyForm,
+    SignupForm,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +175,11 @@ def app_page(
             "peer": peer,
             "group": group,
             "max_length": settings.CHAT_MAX_MESSAGE_LENGTH,
+            # "" when push is off: the page then offers none.
+            "vapid_public_key": vapid.application_server_key(),
+            "chat_settings": payloads.settings_object(
+                selectors.user_settings_of(request.user)
+            ),
         },
     )
 
@@ -239,6 +252,70 @@ def room_invite(request: HttpRequest, name: str) -> HttpResponse:
         else:
             messages.success(request, f"Added {username} to #{name}.")
     return redirect("chat:room", name=name)
+
+
+# --- Notification settings, and unsubscribing from emails ----------------------------
+
+
+@login_required
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """The user's notification preferences and each of their rooms'. Saved through
+    the services, so their other tabs and devices are told (settings_changed,
+    room_notify)."""
+    data = request.POST if request.method == "POST" else None
+    form = NotificationSettingsForm(
+        data, current=selectors.user_settings_of(request.user)
+    )
+    rooms = [
+        RoomNotifyForm(data, row=row)
+        for row in selectors.room_notify_levels(user=request.user)
+    ]
+    posted = [form, *(f for f in rooms if f.is_bound)]
+    if data is not None and all([f.is_valid() for f in posted]):
+        try:
+            services.notification_preferences_save(
+                user=request.user,
+                settings=form.settings_changes(),
+                rooms=[change for f in rooms if (change := f.change())],
+            )
+        except ChatError as error:  # a room left or banned from meanwhile
+            form.add_error(None, error.msg.capitalize() + ".")
+        else:
+            messages.success(request, "Your notification settings are saved.")
+            return redirect("chat:notification_settings")
+    return render(
+        request,
+        "chat/settings.html",
+        {"form": form, "rooms": rooms},
+        status=400 if data is not None else 200,
+    )
+
+
+# The mail client posts here on its own (RFC 8058): it has no CSRF token, and the
+# signed token in the link is what proves the request (a GET changes nothing).
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def email_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """An email's unsubscribe link, without logging in: GET asks, POST (a mail
+    client's one click, or the page's button) turns email notifications off."""
+    try:
+        if request.method == "POST":
+            if request.POST.get("List-Unsubscribe") != "One-Click":
+                raise ChatError("invalid", "this is not an unsubscribe request")
+            user = services.email_unsubscribe(token=token)
+        else:
+            user = unsubscribe.user_for_token(token)
+    except ChatError as error:
+        return error_page(request, error)
+    return render(
+        request,
+        "chat/unsubscribe.html",
+        {
+            "username": user.get_username(),
+            "done": request.method == "POST",
+            "emails_on": selectors.user_settings_of(user).email_notifications,
+        },
+    )
 
 
 def error_page(request: HttpRequest, error: ChatError) -> HttpResponse:

@@ -32,6 +32,9 @@ def prepare(server: str) -> None:
         except Exception as error:
             raise SystemExit(f"not starting: {error}") from error
     guard.log_summary()
+    from chat.infra import jobs
+
+    jobs.start_in_process()  # the embedded default's jobs: no other process
     tune_gc()
 
 

@@ -10,7 +10,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from chat.domain import payloads
 from chat.domain.access import message_for_member, room_for_reading
 from chat.domain.selectors.reactions import reaction_summaries
-from chat.domain.selectors.rooms import room_member_names
+from chat.domain.selectors.receipts import conversation_markers
 from chat.models import (
     Membership,
     Message,
@@ -72,6 +72,9 @@ class RoomSync:
     members: list[str]
     # The ids of the room's pinned messages, the latest pinned first.
     pins: list[int]
+    # A conversation's other members who send read receipts -> the latest
+    # message each has read (None for a room).
+    receipts: dict[str, int] | None = None
 
 
 def room_sync(*, user: User, room: Room, after: int | None) -> RoomSync:
@@ -105,12 +108,16 @@ def room_sync(*, user: User, room: Room, after: int | None) -> RoomSync:
         else:
             # Below `after` only if the server's history was reset (see PROTOCOL).
             seq = rows[-1].room_seq if rows else room.last_seq
+    members, receipts = (
+        conversation_markers(room, user.pk) if room.is_conversation else ([], None)
+    )
     return RoomSync(
         messages=message_objects(rows, room, user.pk),
         has_more=has_more,
         seq=seq,
-        members=room_member_names(room) if room.is_conversation else [],
+        members=members,
         pins=list(_pinned(room).values_list("pk", flat=True)),
+        receipts=receipts,
     )
 
 

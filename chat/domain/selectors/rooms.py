@@ -7,8 +7,13 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from chat.domain import access
+from chat.domain import access, payloads
+
+# The module: selectors.mentions imports selectors.messages, which imports this.
+from chat.domain.selectors import mentions as mention_reads
+from chat.domain.selectors.presence import status_of
 from chat.models import Membership, Message, Mute, Room, RoomBan
 
 User = AbstractBaseUser
@@ -31,7 +36,8 @@ def _unread_messages(*, room_id: Any, user_id: Any, last_read_id: Any):
 
 
 def rooms_of_user(*, user: User) -> list[dict[str, Any]]:
-    """The user's rooms with unread counts and last message ids, in two queries."""
+    """The user's rooms with unread counts, unread mentions, last message ids and
+    notification preferences, in three queries."""
     unread = (
         _unread_messages(
             room_id=OuterRef("room_id"),
@@ -61,6 +67,7 @@ def rooms_of_user(*, user: User) -> list[dict[str, Any]]:
         .order_by("room__kind", "room__name")
     )
     memberships = list(memberships)
+    mentions = mention_reads.mention_counts(user=user)
     peers = _direct_peers(user, [m.room_id for m in memberships if m.room.is_direct])
     groups = _group_members(
         room_ids=[m.room_id for m in memberships if m.room.is_group]
@@ -75,6 +82,9 @@ def rooms_of_user(*, user: User) -> list[dict[str, Any]]:
             "unread": m.unread,
             "lastMessageId": m.last_message_id,
             "lastReadId": m.last_read_id,
+            "mentions": mentions.get(m.room_id, 0),
+            "notify": m.notify,
+            "muted": m.muted,
             **({"with": peers.get(m.room_id)} if m.room.is_direct else {}),
             **({"members": groups.get(m.room_id, [])} if m.room.is_group else {}),
         }
@@ -113,25 +123,41 @@ MEMBERS_MAX = 500
 
 
 def room_members(
-    *, user: User, name: str, online: Collection[str] = ()
+    *,
+    user: User,
+    name: str,
+    online: Collection[str] = (),
+    active: Collection[str] = (),
 ) -> dict[str, Any]:
     """The members of room `name`, for one of its members (access.room_for_member:
     an outsider of a private or direct room hears "no such room"): those in
     `online` (the usernames online on the site) first, then by name, at most
-    MEMBERS_MAX of them, and whether each is muted for those who may moderate the
-    room. Members banned from the room or deactivated are not listed, as they
-    are in no list of rooms and cannot be moderated."""
+    MEMBERS_MAX of them, each with their presence (`active`: the usernames with a
+    session in use; do-not-disturb and when an offline one was last seen from
+    their settings, in the same query), and whether each is muted for those who
+    may moderate the room. Members banned from the room or deactivated are not
+    listed, as they are in no list of rooms and cannot be moderated."""
     room, membership = access.room_for_member(user=user, name=name)
     moderates = not room.is_conversation and access.may_moderate(user, membership)
     sanctions = {"room": room, "user": OuterRef("user")}
     members = (
         Membership.objects.filter(room=room, user__is_active=True)
         .exclude(Exists(RoomBan.objects.active().filter(**sanctions)))
-        .annotate(muted=Exists(Mute.objects.active().filter(**sanctions)))
+        # Not `muted`: a membership's own field (the member muted the room).
+        .annotate(mute_now=Exists(Mute.objects.active().filter(**sanctions)))
     )
-    rows = list(members.values_list("user__username", "role", "muted"))
-    online = set(online)
+    rows = list(
+        members.values_list(
+            "user__username",
+            "role",
+            "mute_now",
+            "user__chat_settings__dnd_until",
+            "user__chat_settings__last_seen_at",
+        )
+    )
+    online, active = set(online), set(active)
     rows.sort(key=lambda row: (row[0] not in online, row[0].casefold(), row[0]))
+    now = timezone.now()
     return {
         "room": room.name,
         "role": membership.role,
@@ -142,10 +168,19 @@ def room_members(
                 "username": username,
                 "role": role,
                 "online": username in online,
+                "status": status_of(
+                    online=username in online,
+                    active=username in active,
+                    dnd_until=dnd_until,
+                    now=now,
+                ),
+                "lastSeen": None
+                if username in online or last_seen is None
+                else payloads.iso(last_seen),
                 # Who is muted is the moderators' business.
                 **({"muted": muted} if moderates else {}),
             }
-            for username, role, muted in rows[:MEMBERS_MAX]
+            for username, role, muted, dnd_until, last_seen in rows[:MEMBERS_MAX]
         ],
     }
 

@@ -20,6 +20,13 @@ from chat.domain.services.messages import (
     messages_send_many,
 )
 from chat.domain.services.pins import PINS_MAX, message_pin
+from chat.domain.services.preferences import (
+    RoomNotifyChange,
+    email_unsubscribe,
+    notification_preferences_save,
+    room_notify_set,
+    user_settings_update,
+)
 from chat.domain.services.reactions import ReactionState, reaction_set
 from chat.domain.services.reads import room_mark_read
 from chat.domain.services.rooms import (
@@ -40,6 +47,7 @@ __all__ = [
     "PINS_MAX",
     "Draft",
     "ReactionState",
+    "RoomNotifyChange",
     "SentMessage",
     "conversation_get_or_create",
     "conversation_leave",
@@ -47,6 +55,7 @@ __all__ = [
     "conversation_people",
     "direct_message_send",
     "direct_room_get_or_create",
+    "email_unsubscribe",
     "membership_add",
     "message_delete",
     "message_draft",
@@ -56,12 +65,15 @@ __all__ = [
     "message_send",
     "messages_send_many",
     "moderation",
+    "notification_preferences_save",
     "reaction_set",
     "refuse_if_over_room_quota",
     "room_create",
     "room_invite",
     "room_join",
     "room_mark_read",
+    "room_notify_set",
+    "user_settings_update",
     "user_signup",
     "username_keys_store",
 ]

@@ -1,5 +1,6 @@
 """Messages: send (one, a batch, to people), edit, delete; each broadcast on commit."""
 
+from collections.abc import Collection
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -8,9 +9,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from chat.domain import events, payloads, richtext
+from chat.domain import events, mentions, payloads, richtext
 from chat.domain.access import (
     banned,
+    membership_of,
     membership_sanctioned,
     message_for_change,
     refuse_if_muted,
@@ -24,6 +26,14 @@ from chat.domain.rules import (
 )
 from chat.domain.selectors.rooms import room_member_names
 from chat.domain.services import threads
+from chat.domain.services.mentions import (
+    NOBODY,
+    Recipients,
+    mentions_resolve,
+    mentions_store,
+    mentions_update,
+)
+from chat.domain.services.notifications import messages_stored
 from chat.domain.services.rooms import (
     conversation_get_or_create,
     conversation_people,
@@ -58,10 +68,12 @@ def message_send(
     client_id: str | None = None,
     thread_id: int | None = None,
     also_to_room: bool = False,
+    online: Collection[str] | None = None,
 ) -> SentMessage:
     """Store a message in a room the user is a member of, then broadcast it; with
     `thread_id`, a reply in that message's thread (chat.domain.services.threads),
-    shown in the room itself too when `also_to_room`."""
+    shown in the room itself too when `also_to_room`. Whom it mentions is
+    recorded (chat.domain.services.mentions; `online`: who @here reaches)."""
     body = message_body_clean(body)
     client_id = client_id_clean(client_id)
     with transaction.atomic():
@@ -69,9 +81,16 @@ def message_send(
             return resent
         room, membership = room_for_member(user=user, name=room_name)
         refuse_if_muted(room, user, membership)
+        recipients = mentions_resolve(
+            room=room, author=user, membership=membership, body=body, online=online
+        )
         if thread_id is None:
             return _message_store(
-                room=room, author=user, body=body, client_id=client_id
+                room=room,
+                author=user,
+                body=body,
+                client_id=client_id,
+                recipients=recipients,
             )
         root = threads.thread_root_for_reply(room, thread_id)
         sent = _message_store(
@@ -81,6 +100,7 @@ def message_send(
             client_id=client_id,
             thread=root,
             also_to_room=also_to_room,
+            recipients=recipients,
         )
         if sent.created:
             threads.thread_reply_added(root, sent.message)
@@ -166,9 +186,10 @@ def _messages_store_many(drafts: list[Draft]) -> dict[int, SentMessage]:
                 _STORE_MANY_SQL,
                 {
                     "n": list(range(len(drafts))),
-                    # A reply (its root to lock and update) takes the
-                    # one-by-one path: no room, so SQL stores nothing for it.
-                    "room": [None if d.thread_id else d.room_id for d in drafts],
+                    # A reply (its root to lock and update) or a message naming
+                    # someone (its mentions to record) takes the one-by-one
+                    # path: no room, so SQL stores nothing for it.
+                    "room": [None if _one_by_one(d) else d.room_id for d in drafts],
                     "author": [d.author.pk for d in drafts],
                     "body": [d.body for d in drafts],
                     "html": [richtext.render(d.body) for d in drafts],
@@ -182,6 +203,7 @@ def _messages_store_many(drafts: list[Draft]) -> dict[int, SentMessage]:
         # statement was stored, and each draft takes the one-by-one path.
         return {}
     stored: dict[int, SentMessage] = {}
+    rows_stored: list[Message] = []
     for index, message_id, seq, created_at, html, room_name, room_kind in rows:
         draft = drafts[index]
         message = Message(
@@ -197,7 +219,14 @@ def _messages_store_many(drafts: list[Draft]) -> dict[int, SentMessage]:
         )
         _emit_new_message(message)
         stored[index] = SentMessage(message, created=True)
+        rows_stored.append(message)
+    if rows_stored:
+        messages_stored(rows_stored)
     return stored
+
+
+def _one_by_one(draft: Draft) -> bool:
+    return draft.thread_id is not None or bool(mentions.names_in(draft.body))
 
 
 # The rules of message_send for public and private rooms, in SQL: the author is a
@@ -274,7 +303,12 @@ def direct_message_send(
 
 
 def conversation_message_send(
-    *, user: User, to_usernames: list[str], body: str, client_id: str | None = None
+    *,
+    user: User,
+    to_usernames: list[str],
+    body: str,
+    client_id: str | None = None,
+    online: Collection[str] | None = None,
 ) -> SentMessage:
     """Store a message in the conversation of `user` with `to_usernames`: their
     direct room for one name, else the group room of exactly those people
@@ -290,7 +324,16 @@ def conversation_message_send(
         if membership.banned:  # staff banned them from this conversation
             raise banned()
         refuse_if_muted(room, user, membership)
-        return _message_store(room=room, author=user, body=body, client_id=client_id)
+        recipients = mentions_resolve(
+            room=room, author=user, membership=membership, body=body, online=online
+        )
+        return _message_store(
+            room=room,
+            author=user,
+            body=body,
+            client_id=client_id,
+            recipients=recipients,
+        )
 
 
 def _message_resent(user: User, client_id: str | None) -> SentMessage | None:
@@ -323,6 +366,7 @@ def _message_store(
     client_id: str | None,
     thread: Message | None = None,
     also_to_room: bool = False,
+    recipients: Recipients = NOBODY,
 ) -> SentMessage:
     # Only a clientId can collide; then a savepoint keeps the transaction usable.
     guard = transaction.atomic() if client_id is not None else nullcontext()
@@ -339,7 +383,10 @@ def _message_store(
                 changed_seq=seq,
                 thread=thread,
                 also_to_room=also_to_room and thread is not None,
+                mentions=recipients.stored,
             )
+            mentions_store(message, recipients)
+            messages_stored([message])
     except IntegrityError:
         # The same clientId raced in from another socket and won.
         earlier = _message_by_client_id(author, client_id)
@@ -381,10 +428,17 @@ def _direct_peer(room: Room, user: User) -> User:
     return get_user_model().objects.get(pk=other_id)
 
 
-def message_edit(*, user: User, message_id: int, body: str) -> Message:
+def message_edit(
+    *,
+    user: User,
+    message_id: int,
+    body: str,
+    online: Collection[str] | None = None,
+) -> Message:
     """Replace a message's text, keeping the one it had (MessageEdit): its author
     (within CHAT_EDIT_WINDOW), a room moderator or staff only. The same text again
-    (a retry) changes nothing."""
+    (a retry) changes nothing. Its mentions are worked out again, as its author
+    wrote it (`online`: who @here reaches)."""
     body = message_body_clean(body)
     with transaction.atomic():
         message = message_for_change(user, message_id)
@@ -392,6 +446,13 @@ def message_edit(*, user: User, message_id: int, body: str) -> Message:
         refuse_if_past_edit_window(user, message)
         if body == message.body:
             return message  # a retry, or nothing changed: nothing to keep or send
+        recipients = mentions_resolve(
+            room=message.room,
+            author=message.author,
+            membership=membership_of(message.author, message.room),
+            body=body,
+            online=online,
+        )
         now = timezone.now()
         MessageEdit.objects.create(
             message=message,
@@ -404,8 +465,12 @@ def message_edit(*, user: User, message_id: int, body: str) -> Message:
         message.body = body
         message.html = richtext.render(body)
         message.edited_at = now
+        message.mentions = recipients.stored
         message.changed_seq = room_seq_next(message.room)
-        message.save(update_fields=["body", "html", "edited_at", "changed_seq"])
+        message.save(
+            update_fields=["body", "html", "edited_at", "mentions", "changed_seq"]
+        )
+        mentions_update(message, recipients)
         events.emit_on_commit(
             events.room_audience(message.room),
             "message_edited",
@@ -415,6 +480,7 @@ def message_edit(*, user: User, message_id: int, body: str) -> Message:
                 "message": message.body,
                 "html": message.html,
                 "editedAt": payloads.iso(message.edited_at),
+                "mentions": message.mentions,
                 "seq": message.changed_seq,
             },
         )

@@ -5,12 +5,17 @@ from django.db import transaction
 
 from chat.domain import events
 from chat.domain.access import (
+    membership_of,
     room_for_member,
 )
 from chat.domain.errors import ChatError
-from chat.domain.selectors import unread_count
+from chat.domain.selectors import mention_counts, unread_count
+from chat.domain.services.mentions import mentions_mark_read
+from chat.domain.services.receipts import read_receipt_on_commit
 from chat.models import (
+    Membership,
     Message,
+    Room,
 )
 
 User = AbstractBaseUser
@@ -18,6 +23,7 @@ User = AbstractBaseUser
 
 def room_mark_read(*, user: User, room_name: str, message_id: int) -> int:
     """Move the user's read marker forward to `message_id`; returns what is unread.
+    The mentions it passes are read too.
 
     The user's other sockets are told, so badges clear on every tab and device.
     """
@@ -28,14 +34,29 @@ def room_mark_read(*, user: User, room_name: str, message_id: int) -> int:
         if membership.last_read_id is None or membership.last_read_id < message_id:
             membership.last_read_id = message_id
             membership.save(update_fields=["last_read"])
-        unread = unread_count(membership)
-        events.emit_on_commit(
-            [events.user_group(user.pk)],
-            "room_read",
-            {
-                "room": room.name,
-                "lastReadId": membership.last_read_id,
-                "unread": unread,
-            },
-        )
+            mentions_mark_read(user=user, room_id=room.pk, up_to_id=message_id)
+            read_receipt_on_commit(user=user, room=room, message_id=message_id)
+        return _room_read_emit(user, room, membership)
+
+
+def room_read_announce(user: User, room: Room) -> None:
+    """Tell the user's sockets where they are in `room` (its mention count
+    changed without its read marker: a thread was read)."""
+    membership = membership_of(user, room)
+    if membership is not None:
+        _room_read_emit(user, room, membership)
+
+
+def _room_read_emit(user: User, room: Room, membership: Membership) -> int:
+    unread = unread_count(membership)
+    events.emit_on_commit(
+        [events.user_group(user.pk)],
+        "room_read",
+        {
+            "room": room.name,
+            "lastReadId": membership.last_read_id,
+            "unread": unread,
+            "mentions": mention_counts(user=user, room_id=room.pk).get(room.pk, 0),
+        },
+    )
     return unread

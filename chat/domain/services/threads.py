@@ -8,6 +8,7 @@ kept after. Locks go reply, then root, then room (room_seq_next), in every path.
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
@@ -15,8 +16,10 @@ from chat.domain import events, payloads
 from chat.domain.access import no_such_message, thread_root_for_member
 from chat.domain.errors import ChatError
 from chat.domain.selectors.threads import thread_unread
+from chat.domain.services.mentions import mentions_mark_read
+from chat.domain.services.reads import room_read_announce
 from chat.domain.services.rooms import room_seq_next
-from chat.models import Message, Room, ThreadFollow
+from chat.models import Mention, Message, Room, ThreadFollow
 
 User = AbstractBaseUser
 
@@ -61,12 +64,20 @@ def thread_reply_added(root: Message, reply: Message) -> None:
 def thread_followers_add(root: Message, reply: Message) -> None:
     """The replier follows the thread, again even after an unfollow (as Slack
     does), having read it up to their own reply; the root's author follows from
-    its first reply. In a transaction of its own, after the reply's: the room's
-    row, which every write to the room waits on, is not held for this."""
+    its first reply, and whoever the reply names (@username) from then on. In a
+    transaction of its own, after the reply's: the room's row, which every write
+    to the room waits on, is not held for this."""
     with transaction.atomic():
         _follow_set(reply.author, root, following=True, read_up_to=reply.pk)
         if root.author_id != reply.author_id:
             _follow_start(root.author, root)
+        named = Mention.objects.filter(message=reply, kind=Mention.Kind.USER)
+        for user in (
+            get_user_model()
+            .objects.filter(pk__in=named.values("user_id"))
+            .exclude(pk=root.author_id)
+        ):
+            _follow_start(user, root)
 
 
 def thread_reply_removed(root: Message, room: Room) -> None:
@@ -138,6 +149,11 @@ def thread_mark_read(*, user: User, root_id: int, message_id: int) -> dict[str, 
             entry.save(update_fields=["last_read_id"])
         state = _follow_state(entry, root)
         _emit_to_user(user, "thread_read", state)
+        read = mentions_mark_read(
+            user=user, room_id=root.room_id, up_to_id=message_id, thread_id=root.pk
+        )
+        if read:  # the room's mention count went down
+            room_read_announce(user, root.room)
     return state
 
 

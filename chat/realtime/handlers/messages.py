@@ -3,11 +3,11 @@ delete_message and typing."""
 
 from typing import Any
 
-from chat.domain import events, payloads, services
+from chat.domain import events, mentions, payloads, services
 from chat.domain.errors import ChatError
 from chat.domain.rules import room_ref_clean
 from chat.domain.services import activity
-from chat.infra import metrics, writer
+from chat.infra import metrics, presence, writer
 from chat.realtime import protocol
 from chat.realtime.dispatch import Reply, handles
 from chat.realtime.session import Session
@@ -18,16 +18,19 @@ async def send_message(session: Session, data: dict[str, Any]) -> Reply:
     room = protocol.str_field(data, "room", max_length=64)
     fields = new_message(data)
     thread_id = protocol.int_field(data, "threadId", required=False, minimum=1)
-    if thread_id is not None:
-        # A reply is stored on its own (its root is locked and updated): through
-        # a database thread of its own, not the writer's one lane, where it
-        # would hold up every message of the worker waiting behind it.
+    named = mentions.names_in(fields["body"])
+    if thread_id is not None or named:
+        # A reply (its root is locked and updated) or a message naming someone
+        # (its mentions are recorded) is stored on its own: through a database
+        # thread of its own, not the writer's one lane, where it would hold up
+        # every message of the worker waiting behind it.
         sent = await session.call(
             services.message_send,
             user=session.user,
             room_name=room,
             thread_id=thread_id,
             also_to_room=protocol.bool_field(data, "alsoToRoom", required=False),
+            online=await online_for(named),
             **fields,
         )
     else:
@@ -50,11 +53,13 @@ async def private_message(session: Session, data: dict[str, Any]) -> Reply:
         raise ChatError(
             "invalid", "reply in a thread with send_message {room, threadId}"
         )
+    fields = new_message(data)
     sent = await session.call(
         services.conversation_message_send,
         user=session.user,
         to_usernames=recipients(data),
-        **new_message(data),
+        online=await online_for(mentions.names_in(fields["body"])),
+        **fields,
     )
     is_group = sent.message.room.is_group
     (metrics.group_messages if is_group else metrics.direct_messages).inc()
@@ -86,7 +91,11 @@ async def edit_message(session: Session, data: dict[str, Any]) -> Reply:
     message_id = protocol.int_field(data, "id", minimum=1)
     body = protocol.text_field(data, "message")
     message = await session.call(
-        services.message_edit, user=session.user, message_id=message_id, body=body
+        services.message_edit,
+        user=session.user,
+        message_id=message_id,
+        body=body,
+        online=await online_for(mentions.names_in(body)),
     )
     return {"status": "ok", "id": message.pk, "seq": message.changed_seq}
 
@@ -117,6 +126,14 @@ async def typing(session: Session, data: dict[str, Any]) -> Reply:
         )
     )
     return {"status": "ok"}
+
+
+async def online_for(named: mentions.Named) -> list[str] | None:
+    """Who is online, for a text that mentions @here (None otherwise: the
+    presence store is asked only then)."""
+    if named.wildcard != mentions.HERE:
+        return None
+    return await presence.store().members(presence.SITE)
 
 
 def new_message(data: dict[str, Any]) -> dict[str, Any]:

@@ -55,6 +55,8 @@ async def join_room(session: Session, data: dict[str, Any]) -> Reply:
         "users": users,
         "seq": sync.seq,
         "pins": sync.pins,
+        # A conversation's: how far its other members have read it.
+        **({"receipts": sync.receipts} if sync.receipts is not None else {}),
     }
 
 
@@ -93,9 +95,15 @@ async def list_rooms(session: Session, data: dict[str, Any]) -> Reply:
 @handles("list_members", cost=rows_cost(100))
 async def list_members(session: Session, data: dict[str, Any]) -> Reply:
     name = protocol.str_field(data, "room", max_length=64)
-    online = await presence.store().members(presence.SITE)
+    store = presence.store()
+    online = await store.members(presence.SITE)
+    active = await store.members(presence.ACTIVE)
     members = await session.call(
-        selectors.room_members, user=session.user, name=name, online=online
+        selectors.room_members,
+        user=session.user,
+        name=name,
+        online=online,
+        active=active,
     )
     return {"status": "ok", **members}
 

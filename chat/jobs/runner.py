@@ -1,0 +1,55 @@
+"""How chat.jobs' work is declared and retried: Django Tasks (the django-tasks
+backport), stored by django-tasks-db and run by `manage.py db_worker` processes,
+or by chat.infra.jobs' thread in the embedded default.
+
+The Tasks API retries nothing by itself, so `job` does: a run that raises is
+enqueued again, after 10 s, 40 s, 160 s, ... up to CHAT_JOB_ATTEMPTS runs, and
+then left failed (its result row says why)."""
+
+import functools
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django_tasks import task
+
+logger = logging.getLogger(__name__)
+
+FIRST_RETRY = 10.0  # seconds; each next wait is 4 times longer
+
+
+def backoff(attempt: int) -> timedelta:
+    """The wait before run `attempt + 1`, after run `attempt` failed."""
+    return timedelta(seconds=FIRST_RETRY * 4 ** (attempt - 1))
+
+
+def job(fn: Callable[..., Any]) -> Any:
+    """A Django Task running `fn`, retried with backoff when it raises. Its
+    arguments must be JSON (ids, not objects)."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, attempt: int = 1, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            if attempt >= settings.CHAT_JOB_ATTEMPTS:
+                logger.exception("%s failed %d times: given up", fn.__name__, attempt)
+                raise
+            wait = backoff(attempt)
+            logger.warning(
+                "%s failed (run %d), again in %s",
+                fn.__name__,
+                attempt,
+                wait,
+                exc_info=True,
+            )
+            declared.using(run_after=timezone.now() + wait).enqueue(
+                *args, attempt=attempt + 1, **kwargs
+            )
+            raise
+
+    declared = task()(run)
+    return declared
