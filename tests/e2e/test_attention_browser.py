@@ -313,7 +313,7 @@ def test_desktop_notifications_while_hidden(open_as, backend):
         {
             "title": f"{b} mentioned you in #{busy}",
             "body": f"@{a} the deploy is blocked on you",
-            "tag": f"chat:{busy}",
+            "tag": f"room:{busy}",
             "closed": False,
         },
         {
@@ -323,7 +323,7 @@ def test_desktop_notifications_while_hidden(open_as, backend):
             "closed": False,
         },
     ], raised
-    assert raised[1]["tag"].startswith("chat:dm:"), raised
+    assert raised[1]["tag"].startswith("room:dm:"), raised
 
     # A click opens the mention where it was said.
     click_notification(page, 0)
