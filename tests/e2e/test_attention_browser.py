@@ -362,9 +362,7 @@ def test_the_prompt_to_enable_notifications(open_as, backend):
     wait_connected(alice.page)
     prompt = alice.page.locator("#notify-prompt")
     expect(prompt).to_be_visible()
-    expect(prompt.locator("#notify-enable")).to_have_text(
-        "🔔 Enable desktop notifications"
-    )
+    expect(prompt.locator("#notify-enable")).to_have_text("🔔 Enable notifications")
     prompt.locator("#notify-dismiss").click()
     expect(prompt).to_be_hidden()
     alice.page.reload()
