@@ -354,6 +354,79 @@ def test_desktop_notifications_while_hidden(open_as, backend):
     assert len(raised_notifications(page)) == 2
 
 
+def _save_settings(settings: Page, room: str | None = None, **choices) -> None:
+    """On the settings page: `notify`/`muted` for `room`, `desktop` (on/off),
+    `dnd` (a choice's value); saved."""
+    settings.reload()
+    if room is not None:
+        row = settings.locator(f"#room-levels tr[data-room='{room}']")
+        if "notify" in choices:
+            row.locator("select").select_option(choices["notify"])
+        if "muted" in choices:
+            row.locator("input[type=checkbox]").set_checked(choices["muted"])
+    if "desktop" in choices:
+        settings.locator("#id_desktop_notifications").set_checked(choices["desktop"])
+    if "dnd" in choices:
+        settings.locator(f"input[name=dnd][value='{choices['dnd']}']").check()
+    settings.get_by_role("button", name="Save settings").click()
+    expect(settings.locator(".errorlist")).to_have_count(0)
+
+
+def _direct_message_seen(alice, bob, text: str) -> None:
+    """Bob writes to Alice directly; her sidebar has counted it."""
+    send_delivered(bob.page, text)
+    item = alice.page.locator(f"#dm-list li.dm-item[data-user='{bob.username}']")
+    expect(item.locator(".badge")).to_be_visible()
+
+
+def test_levels_and_settings_followed_live(open_as, backend):
+    """The settings page, in another tab: a room set to "all" notifies of every
+    message, a muted one goes quiet at once; do-not-disturb and desktop
+    notifications turned off silence even a direct message."""
+    a, b = backend.users("alice", "bob")
+    busy = backend.room(b, backend.unique("busy"), members=(a,))
+    home = backend.room(a, backend.unique("home"), members=(b,))
+    alice = open_as(a, None)
+    watch_notifications(alice)
+    alice.goto(f"/rooms/{home}/")
+    settings = alice.context.new_page()
+    settings.goto(alice.base_url + "/settings/notifications/")
+    bob = open_as(b, f"/rooms/{busy}/")
+    wait_connected(alice.page)
+    wait_connected(bob.page)
+    set_hidden(alice.page, True)
+
+    _save_settings(settings, busy, notify="all")
+    send_delivered(bob.page, "Every word counts here now")
+    raised = _wait_for_notifications(alice.page, 1)
+    assert raised[0]["title"] == f"{b} in #{busy}", raised
+    assert raised[0]["body"] == "Every word counts here now", raised
+
+    # Muted: no bold, no count, and only mentions notify, at once.
+    _save_settings(settings, busy, muted=True)
+    item = _room_item(alice.page, busy)
+    expect(item).to_have_class(has_class("room-muted"))
+    expect(item.locator(".badge")).to_be_hidden()
+    send_delivered(bob.page, "Muttering to myself")
+    expect(alice.page).not_to_have_title(COUNTED_TITLE)
+
+    # Do not disturb, then desktop notifications off: not even a direct message.
+    bob.goto(f"/dm/{a}/")
+    wait_connected(bob.page)
+    _save_settings(settings, dnd="60")
+    _direct_message_seen(alice, bob, "Are you there?")
+    _save_settings(settings, dnd="off", desktop=False)
+    _direct_message_seen(alice, bob, "Still there?")
+    alice.page.wait_for_timeout(500)
+    assert len(raised_notifications(alice.page)) == 1, raised_notifications(alice.page)
+
+    # Back on: a direct message notifies again.
+    _save_settings(settings, desktop=True)
+    send_delivered(bob.page, "Now?")
+    raised = _wait_for_notifications(alice.page, 2)
+    assert raised[1]["title"] == b, raised
+
+
 def test_the_prompt_to_enable_notifications(open_as, backend):
     """Shown while the browser has not been asked; "Not now" hides it for good
     on this browser. With the permission granted it is not shown."""
