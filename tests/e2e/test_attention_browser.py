@@ -44,19 +44,25 @@ def _options(page: Page, box: str = "mention-options") -> Locator:
     return page.locator(f"#{box} [role=option]")
 
 
-def _store_message(backend, room: str, author: str, body: str, **fields) -> int:
-    """A message sent through the domain (mentions and all); its id."""
+def _store(backend, *posts: tuple) -> list[int]:
+    """Posts (room, author, body[, index of an earlier post: a reply in its
+    thread]) sent through the domain, mentions and all, in one transaction;
+    their ids. One: the notification job each message starts (run by the
+    server, on the same SQLite file) finds nothing to do until it commits, so
+    the jobs' writes and these never wait on each other."""
     return backend.run(
         "from django.contrib.auth import get_user_model\n"
+        "from django.db import transaction\n"
         "from chat.domain import services\n"
-        "user = get_user_model().objects.get(username=data['author'])\n"
-        "sent = services.message_send(user=user, room_name=data['room'],"
-        " body=data['body'], **data['fields'])\n"
-        "result = sent.message.id\n",
-        room=room,
-        author=author,
-        body=body,
-        fields=fields,
+        "User = get_user_model()\n"
+        "result = []\n"
+        "with transaction.atomic():\n"
+        "    for room, author, body, *thread in data['posts']:\n"
+        "        fields = {'thread_id': result[thread[0]]} if thread else {}\n"
+        "        sent = services.message_send(user=User.objects.get(username=author),"
+        " room_name=room, body=body, **fields)\n"
+        "        result.append(sent.message.id)\n",
+        posts=[list(post) for post in posts],
     )
 
 
@@ -249,11 +255,15 @@ def test_autocomplete_by_keyboard_and_mouse(open_as, backend):
 def test_the_mentions_view(open_as, backend):
     a, b = backend.users("alice", "bob")
     old = backend.room(b, backend.unique("archive"), members=(a,))
-    backend.messages(old, [(b, f"@{a} old note {i}") for i in range(51)])
-    backend.messages(old, [(b, f"filler {i}") for i in range(60)])
     talk = backend.room(b, backend.unique("talk"), members=(a,))
-    root = _store_message(backend, talk, b, "A question for the thread")
-    _store_message(backend, talk, b, f"In the thread, @{a}", thread_id=root)
+    # One more than a page: the oldest is out of both the Mentions view's first
+    # page and the room's.
+    _store(
+        backend,
+        *[(old, b, f"@{a} old note {i}") for i in range(51)],
+        (talk, b, "A question for the thread"),
+        (talk, b, f"In the thread, @{a}", 51),
+    )
     alice = open_as(a, "/")
     wait_connected(alice.page)
     page = alice.page
@@ -466,17 +476,14 @@ def test_attention_screenshots(open_as, backend):
     maya, leo, ines = named_users(backend, "maya", "leo", "ines")
     room = backend.room(leo, "release", topic="Release train", members=(maya, ines))
     ops = backend.room(leo, "ops", members=(maya, ines))
-    backend.messages(
-        room,
-        [
-            (leo, "Branch cut is at 14:00."),
-            (ines, f"@{maya} can you sign off the changelog?"),
-            (leo, f"@{ines} the `@{maya}` in code stays as typed"),
-            (leo, "@here last call for the release notes"),
-        ],
-    )
-    backend.messages(
-        ops, [(leo, "Disk alert on db-2"), (ines, f"@{maya} the pager is yours")]
+    _store(
+        backend,
+        (room, leo, "Branch cut is at 14:00."),
+        (room, ines, f"@{maya} can you sign off the changelog?"),
+        (room, leo, f"@{ines} the `@{maya}` in code stays as typed"),
+        (room, leo, "@here last call for the release notes"),
+        (ops, leo, "Disk alert on db-2"),
+        (ops, ines, f"@{maya} the pager is yours"),
     )
     shots = []
     for page, look in every_look(open_as, maya, f"/rooms/{room}/"):
