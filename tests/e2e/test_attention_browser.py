@@ -305,6 +305,32 @@ def test_the_mentions_view(open_as, backend):
     expect(page.locator("#mentions-badge")).to_be_hidden()
 
 
+def test_a_push_link_opens_its_message(open_as, backend):
+    """A Web Push notification's address (/?room=NAME&message=ID) opens the
+    message in its room, or a thread's reply in its thread."""
+    a, b = backend.users("alice", "bob")
+    room = backend.room(b, backend.unique("ops"), members=(a,))
+    ids = _store(
+        backend,
+        (room, b, f"@{a} the pager is yours"),
+        *[(room, b, f"chatter {i}") for i in range(60)],
+        (room, b, f"Handover notes, @{a}", 0),
+    )
+    alice = open_as(a, f"/?room={room}&message={ids[0]}")
+    page = alice.page
+    expect(page).to_have_url(re.compile(f"/rooms/{room}/$"))
+    target = message(page, "the pager is yours")
+    expect(target).to_have_class(has_class("spotlight"))
+    expect(target).to_be_in_viewport()
+
+    alice.goto(f"/?room={room}&message={ids[-1]}")
+    expect(thread_pane(page)).to_be_visible()
+    reply = page.locator("#thread-messages li.message").filter(
+        has_text="Handover notes"
+    )
+    expect(reply).to_have_class(has_class("spotlight"))
+
+
 # --- Desktop notifications --------------------------------------------------------
 
 
