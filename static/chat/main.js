@@ -2,7 +2,7 @@
 // server (protocol v1, docs/PROTOCOL.md), the page's controls wired to what they
 // do, and a first render. The DOM follows docs/UI-CONTRACT.md.
 import { loadOlder } from "./actions/history.js";
-import { openMessage } from "./actions/jump.js";
+import { openLinkedMessage, openMessage } from "./actions/jump.js";
 import { bindNavigation } from "./actions/navigation.js";
 import { bindReading } from "./actions/reading.js";
 import { pickReaction, toggleReaction } from "./actions/reacting.js";
@@ -51,6 +51,10 @@ loadSettings();
 // fallback, a WebSocket is tried again (tests shorten it).
 const params = new URLSearchParams(location.search);
 const probeSeconds = Number(params.get("probe"));
+// A Web Push notification's link (chat.jobs.push): /?room=NAME&message=ID opens
+// that message once connected.
+let linked = params.get("room") && Number(params.get("message"))
+  ? { room: params.get("room"), id: Number(params.get("message")) } : null;
 useConnection(connect({
   urls: {
     websocket: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/chat/`,
@@ -64,6 +68,8 @@ useConnection(connect({
     connected();
     refreshThreads();
     presenceConnected();
+    if (linked) openLinkedMessage(linked.room, linked.id);
+    linked = null;
   },
   onDown: () => {
     disconnected();
@@ -109,6 +115,11 @@ bindThreadPane({
 bindThreads({ onShow: refreshThreads, onOpen: openThreadIn });
 bindMentions({ onOpen: openMessage });
 bindNotifyPrompt();
+// A Web Push notification clicked while this page is open (push.js): ours to open.
+window.addEventListener("chat:open-message", (e) => {
+  e.preventDefault();
+  openLinkedMessage(e.detail.room, Number(e.detail.messageId));
+});
 bindNavigation();
 bindSidebarToggle();
 bindPins();

@@ -267,3 +267,59 @@ def reply_in_thread(page: Page, text: str, *, also_to_room: bool = False) -> Loc
     expect(sent).to_have_attribute("data-state", "delivered")
     expect(sent).to_have_attribute("data-id", NUMBER)
     return sent
+
+
+# --- Attention: desktop notifications while the page is hidden ---------------------
+
+# Before the app's scripts: the page's visibility ours to set (window.__setHidden),
+# and every Notification the page raises recorded (window.__notifications), its
+# onclick ours to call. The permission stays the browser's (granted by the test).
+NOTIFICATION_SPY = """(() => {
+  let hidden = false;
+  Object.defineProperty(document, "visibilityState", {
+    configurable: true, get: () => (hidden ? "hidden" : "visible"),
+  });
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+  window.__setHidden = (value) => {
+    hidden = value;
+    document.dispatchEvent(new Event("visibilitychange"));
+  };
+  const Real = window.Notification;
+  const raised = (window.__notifications = []);
+  class Spy {
+    constructor(title, options = {}) {
+      Object.assign(this, { title, body: options.body || "", tag: options.tag || "",
+        closed: false, onclick: null, onclose: null });
+      raised.push(this);
+    }
+    close() { this.closed = true; if (this.onclose) this.onclose(); }
+    static get permission() { return Real ? Real.permission : "denied"; }
+    static requestPermission(...args) { return Real.requestPermission(...args); }
+  }
+  window.Notification = Spy;
+})();"""
+
+
+def watch_notifications(actor: Any) -> None:
+    """From the actor's next page load: notifications allowed for the site, each
+    one raised recorded, and the page's visibility set by set_hidden()."""
+    actor.context.grant_permissions(["notifications"], origin=actor.base_url)
+    actor.context.add_init_script(NOTIFICATION_SPY)
+
+
+def set_hidden(page: Page, hidden: bool) -> None:
+    """The page hidden (another tab in front) or shown again, as it hears it."""
+    page.evaluate("hidden => window.__setHidden(hidden)", hidden)
+
+
+def raised_notifications(page: Page) -> list[dict[str, Any]]:
+    """The notifications the page raised: title, body, tag, closed."""
+    return page.evaluate(
+        "window.__notifications.map(n => "
+        "({title: n.title, body: n.body, tag: n.tag, closed: n.closed}))"
+    )
+
+
+def click_notification(page: Page, index: int) -> None:
+    """A click on notification `index` (in the order raised)."""
+    page.evaluate("i => window.__notifications[i].onclick()", index)

@@ -1,6 +1,8 @@
-// Opening a message where it was said (from the Mentions view, or a desktop
-// notification): its room, scrolled to it (older pages loaded until it is
-// there) and marked for a moment; a thread's reply, in its thread.
+// Opening a message where it was said (from the Mentions view, a desktop
+// notification, a Web Push one or its link): its room, scrolled to it (older
+// pages loaded until it is there) and marked for a moment; a thread's reply, in
+// its thread.
+import { conn } from "../connection.js";
 import { current } from "../store/current.js";
 import { roomState } from "../store/rooms.js";
 import { shownInRoom } from "../store/threads.js";
@@ -25,6 +27,19 @@ export async function openMessage(roomName, id, threadId = null) {
   const found = await reach(roomState(roomName), id);
   if (current.room !== roomName) return; // the user went elsewhere meanwhile
   if (!found || !spotlight(id)) notice("That message is no longer in the conversation.");
+}
+
+// A message known only by its room and id (a push's link): get_thread says
+// whether it is a thread's reply, and whose.
+export async function openLinkedMessage(roomName, id) {
+  let threadId = null;
+  try {
+    const reply = await conn.request("get_thread", { id, limit: 1 });
+    if (reply.root.id !== id) threadId = reply.root.id;
+  } catch {
+    // Not a thread we can read (or not connected): looked for in the room.
+  }
+  return openMessage(roomName, id, threadId);
 }
 
 // Whether the room's list holds message `id`, once its history is loaded far

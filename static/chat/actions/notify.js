@@ -90,7 +90,9 @@ function remember(id) {
   if (told.size > REMEMBERED) told.delete(told.values().next().value);
 }
 
-const tagOf = (roomName) => `chat:${roomName}`;
+// The tag Web Push uses too (chat.jobs.push): a push and the tab's own
+// notification of a room replace each other.
+const tagOf = (roomName) => `room:${roomName}`;
 
 function mentionKind(m) {
   const names = m.mentions || [];

@@ -9,8 +9,8 @@ export function roomState(name) {
     rooms.set(name, {
       name, kind: "public", topic: "", role: "member", with: null,
       members: [], // a group's members, sorted (me included)
-      unread: 0, mentions: 0, lastReadId: null,
-      notify: "default", muted: false, // my notification level here, and whether I muted it lastMessageId: null, seq: null, seqAbove: new Set(),
+      unread: 0, mentions: 0, lastReadId: null, lastMessageId: null, seq: null, seqAbove: new Set(),
+      notify: "default", muted: false, // my notification level here, and whether I muted it
       joined: false, loaded: false, hasMore: false, loadingHistory: false,
       messages: new Map(), users: [], typers: new Map(),
       pins: [], // pinned messages' ids, the latest pinned first

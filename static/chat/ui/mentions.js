@@ -31,7 +31,7 @@ export function bindMentions({ onOpen }) {
 
 // A new mention: the open list asked for again.
 export function mentionsChanged() {
-  if (view?.isOpen()) view.show();
+  if (view?.isOpen()) view.refresh();
 }
 
 // The room read up to `lastReadId` (on some device): its mentions up to there

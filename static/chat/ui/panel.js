@@ -41,11 +41,16 @@ export function pagedPanel(name, { load, item }) {
 
   function show() {
     closeSidebar(); // on a phone the list is under it
+    panel.hidden = false;
+    toggle.setAttribute("aria-expanded", "true");
+    refresh();
+  }
+
+  // The list asked for again from its first page (it changed).
+  function refresh() {
     showing += 1;
     loading = false;
     list.replaceChildren();
-    panel.hidden = false;
-    toggle.setAttribute("aria-expanded", "true");
     loadPage(null);
   }
 
@@ -57,7 +62,7 @@ export function pagedPanel(name, { load, item }) {
   toggle.addEventListener("click", () => (panel.hidden ? show() : hide()));
   more.addEventListener("click", () => loadPage(next));
   $(`${name}-close`).addEventListener("click", hide);
-  return { show, hide, isOpen: () => !panel.hidden };
+  return { show, hide, refresh, isOpen: () => !panel.hidden };
 }
 
 // A message's conversation as a link: #room, @peer, or a group's people.

@@ -28,7 +28,7 @@ export function savedChanged(d) {
     message.saved = d.saved;
     if (d.room === current.room) updateMessage(message);
   }
-  if (view?.isOpen()) view.show();
+  if (view?.isOpen()) view.refresh();
 }
 
 export async function toggleSave(li) {
