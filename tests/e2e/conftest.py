@@ -62,6 +62,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
 # --- The server -------------------------------------------------------------------
 
 
+# Where the server's emails land, one file per connection (Django's file backend).
+MAILBOX = ARTIFACTS / f"mail-{RUN_ID}"
+
+
 @pytest.fixture(scope="package")  # torn down with the browser, after these tests
 def _server() -> Iterator[Server]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -73,6 +77,13 @@ def _server() -> Iterator[Server]:
             "DEBUG": "true",
             "CHAT_REDIS_PREFIX": f"e2e-{RUN_ID}",
             "PYTHONUNBUFFERED": "1",
+            # Notifications' jobs in the server's process (the embedded default's
+            # way, on PostgreSQL and Redis too), their emails as files to read,
+            # sent as soon as they are due.
+            "CHAT_JOBS_IN_PROCESS": "true",
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(MAILBOX),
+            "CHAT_EMAIL_DELAY": "0",
         }
         if not os.environ.get("REDIS_URL"):
             env.pop("REDIS_URL", None)
