@@ -16,10 +16,12 @@ from chat.domain import services
 from chat.domain.errors import ChatError
 from chat.domain.services import moderation
 from chat.models import (
+    EmailNotice,
     Membership,
     Message,
     ModerationAction,
     Mute,
+    PushSubscription,
     Reaction,
     Room,
     RoomBan,
@@ -67,8 +69,8 @@ class RoomAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ("room", "user", "role", "joined_at")
-    list_filter = ("role", "room__kind")
+    list_display = ("room", "user", "role", "notify", "muted", "joined_at")
+    list_filter = ("role", "room__kind", "notify", "muted")
     search_fields = ("room__name", "user__username")
     raw_id_fields = ("room", "user", "last_read")
 
@@ -315,3 +317,31 @@ class ModerationActionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown to staff for support, changed only by their owners (a change here
+    would reach no socket)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(ReadOnlyAdmin):
+    """Devices that get Web Push; deleting one stops pushes to it."""
+
+    list_display = ("user", "user_agent", "created_at")
+    search_fields = ("user__username",)
+
+
+@admin.register(EmailNotice)
+class EmailNoticeAdmin(ReadOnlyAdmin):
+    """Direct messages and mentions waiting to be emailed if still unread."""
+
+    list_display = ("user", "message", "reason", "due_at")
+    list_filter = ("reason",)
+    search_fields = ("user__username",)
