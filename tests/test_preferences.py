@@ -90,7 +90,9 @@ def test_a_change_is_saved_and_told_to_every_socket_of_the_user(
         until,
         False,
     )
-    (sent,) = broadcasts
+    # The settings, and (do not disturb changed) who is online announced again.
+    sent, announce = broadcasts
+    assert (announce.group, announce.action) == (events.user_group(ana.pk), "presence")
     assert (sent.group, sent.event) == (events.user_group(ana.pk), "settings_changed")
     assert sent.data == {
         "desktopNotifications": True,
@@ -103,7 +105,7 @@ def test_a_change_is_saved_and_told_to_every_socket_of_the_user(
     # Asking for what is set already changes nothing and tells nobody.
     with committed():
         services.user_settings_update(user=ana, email_delay=30, dnd_until=until)
-    assert len(broadcasts) == 1
+    assert len(broadcasts) == 2
 
 
 def test_no_email_delay_is_the_sites(make_user, broadcasts, committed, settings):
