@@ -88,8 +88,12 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several daphne threads write at once; wait for the lock instead of failing.
+    # Several daphne threads write at once (and the background jobs' thread):
+    # wait for the lock instead of failing. IMMEDIATE: a transaction takes the
+    # write lock when it begins, so two never both read and then find they
+    # cannot write ("database is locked" at once, without waiting).
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
 else:
     # Persistent connections: each sync_to_async call would otherwise reconnect.
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", 60))

@@ -48,15 +48,21 @@ def room_read_announce(user: User, room: Room) -> None:
 
 
 def _room_read_emit(user: User, room: Room, membership: Membership) -> int:
-    unread = unread_count(membership)
-    events.emit_on_commit(
-        [events.user_group(user.pk)],
-        "room_read",
-        {
-            "room": room.name,
-            "lastReadId": membership.last_read_id,
-            "unread": unread,
-            "mentions": mention_counts(user=user, room_id=room.pk).get(room.pk, 0),
-        },
-    )
-    return unread
+    """What is unread now; the user's sockets are told what is unread once this
+    commits, counted then: a room's and a thread's markers may move at once (a
+    thread's mention opened), and the later count must not be the older one."""
+
+    def tell() -> None:
+        events.emit_on_commit(
+            [events.user_group(user.pk)],
+            "room_read",
+            {
+                "room": room.name,
+                "lastReadId": membership.last_read_id,
+                "unread": unread_count(membership),
+                "mentions": mention_counts(user=user, room_id=room.pk).get(room.pk, 0),
+            },
+        )
+
+    transaction.on_commit(tell)
+    return unread_count(membership)
