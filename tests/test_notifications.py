@@ -315,3 +315,28 @@ def test_notify_payload_for_a_direct_message(make_user):
     assert payload["title"] == "bob"
     assert len(payload["body"]) == notify_jobs.PUSH_TEXT_MAX
     assert payload["room"] == Room.direct_name(alice.pk, bob.pk)
+
+
+def test_the_batched_store_enqueues_jobs_only_where_someone_wants_all(
+    make_user, pushes, active
+):
+    """On PostgreSQL plain messages are stored in one statement per batch
+    (services.messages_send_many), which also says which rooms have a member
+    at "all messages": only their messages get a notification job."""
+    alice, bob, _ = people(make_user)
+    loud = services.room_create(user=bob, name="loud")
+    services.membership_add(room=loud, user=alice)
+    Membership.objects.filter(user=alice, room=loud).update(notify=Notify.ALL)
+    general = Room.objects.get(name="general")
+    drafts = [
+        services.message_draft(
+            user=bob, room_id=room.pk, room_name=room.name, body=text, client_id=None
+        )
+        for room, text in ((general, "quiet one"), (loud, "loud one"))
+    ]
+    results = services.messages_send_many(drafts)
+    assert all(isinstance(r, services.SentMessage) for r in results)
+    jobs = DBTaskResult.objects.filter(task_path__endswith="message_notify")
+    assert [j.args_kwargs["args"] for j in jobs] == [[results[1].message.pk]]
+    run_jobs()
+    assert [(user_id, p["body"]) for user_id, p in pushes] == [(alice.pk, "loud one")]
