@@ -143,6 +143,9 @@ CHAT_JOB_ATTEMPTS = env.int("CHAT_JOB_ATTEMPTS", default=5)
 
 # A DM or mention still unread this many minutes later is emailed (batched per user).
 CHAT_EMAIL_DELAY = env.int("CHAT_EMAIL_DELAY", default=10)
+# How long a worker trusts its list of rooms where a member wants every message
+# notified (read again after this many seconds).
+CHAT_LOUD_ROOMS_TTL = env.float("CHAT_LOUD_ROOMS_TTL", default=10.0)
 # @room in a room with more members than this: its owners and moderators only.
 CHAT_ROOM_MENTION_MAX_MEMBERS = env.int("CHAT_ROOM_MENTION_MAX_MEMBERS", default=50)
 # The site's address in emails (links back to the chat); the request's otherwise.

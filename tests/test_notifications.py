@@ -13,6 +13,7 @@ from django_tasks_db.models import DBTaskResult
 
 from chat.domain import notify, services
 from chat.domain.notify import Reason, Recipient
+from chat.domain.selectors.notifications import rooms_notifying_all
 from chat.infra import presence
 from chat.jobs import email as email_jobs
 from chat.jobs import notify as notify_jobs
@@ -189,7 +190,8 @@ def test_a_mention_in_a_muted_room_reaches_an_away_member_by_push_and_email(
     assert EmailNotice.objects.count() == 0
 
 
-def test_a_plain_room_message_enqueues_no_job(make_user, pushes, active):
+def test_a_plain_room_message_enqueues_no_job(make_user, pushes, active, settings):
+    settings.CHAT_LOUD_ROOMS_TTL = 0  # levels changed below, behind the service
     alice, bob, _ = people(make_user)
     services.message_send(user=bob, room_name="general", body="hello all")
     assert DBTaskResult.objects.count() == 0
@@ -318,15 +320,17 @@ def test_notify_payload_for_a_direct_message(make_user):
 
 
 def test_the_batched_store_enqueues_jobs_only_where_someone_wants_all(
-    make_user, pushes, active
+    make_user, pushes, active, settings
 ):
     """On PostgreSQL plain messages are stored in one statement per batch
     (services.messages_send_many), which also says which rooms have a member
     at "all messages": only their messages get a notification job."""
+    settings.CHAT_LOUD_ROOMS_TTL = 60  # the service forgets what it read
     alice, bob, _ = people(make_user)
     loud = services.room_create(user=bob, name="loud")
     services.membership_add(room=loud, user=alice)
-    Membership.objects.filter(user=alice, room=loud).update(notify=Notify.ALL)
+    assert loud.pk not in rooms_notifying_all()  # read now, kept for a minute
+    services.room_notify_set(user=alice, room_name="loud", notify=Notify.ALL)
     general = Room.objects.get(name="general")
     drafts = [
         services.message_draft(

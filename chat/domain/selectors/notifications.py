@@ -2,6 +2,10 @@
 preferences (chat.domain.notify decides), and which emailed notices are still
 worth sending."""
 
+import math
+import time
+
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 
 from chat.domain.notify import Reason, Recipient
@@ -16,15 +20,28 @@ from chat.models import (
     UserSettings,
 )
 
+# The rooms where a member set "all messages", as read at most
+# CHAT_LOUD_ROOMS_TTL seconds ago: (when read, the room ids).
+_loud_rooms: tuple[float, frozenset[int]] = (-math.inf, frozenset())
 
-def rooms_notifying_all(room_ids: list[int]) -> set[int]:
-    """Of these rooms, those where a member set "all messages": the rest notify
-    only those their messages mention."""
-    return set(
-        Membership.objects.filter(room_id__in=room_ids, notify=Notify.ALL)
-        .values_list("room_id", flat=True)
-        .distinct()
-    )
+
+def rooms_notifying_all() -> frozenset[int]:
+    """The rooms where a member set "all messages" (the rest notify only those
+    their messages mention), read again at most every CHAT_LOUD_ROOMS_TTL
+    seconds: asking for every stored batch lengthened the message writer's
+    turn enough to double its p99 latency at 20,000 deliveries/s
+    (docs/BENCHMARKS.md). A level set to "all" takes that long to count."""
+    global _loud_rooms
+    read_at, rooms = _loud_rooms
+    if time.monotonic() - read_at >= settings.CHAT_LOUD_ROOMS_TTL:
+        rooms = frozenset(
+            Membership.objects.filter(notify=Notify.ALL)
+            .order_by()
+            .values_list("room_id", flat=True)
+            .distinct()
+        )
+        _loud_rooms = (time.monotonic(), rooms)
+    return rooms
 
 
 def notify_recipients(message: Message) -> list[Recipient]:
@@ -107,3 +124,10 @@ def notices_still_unread(notices: list[EmailNotice]) -> list[EmailNotice]:
         if message.pk > read_up_to:
             unread.append(notice)
     return unread
+
+
+def rooms_notifying_all_forget() -> None:
+    """Read the rooms again next time: a level changed here (other workers see
+    it within CHAT_LOUD_ROOMS_TTL)."""
+    global _loud_rooms
+    _loud_rooms = (-math.inf, frozenset())

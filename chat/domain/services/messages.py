@@ -45,7 +45,6 @@ from chat.models import (
     MessageEdit,
     ModerationAction,
     Mute,
-    Notify,
     Room,
     RoomBan,
 )
@@ -205,8 +204,7 @@ def _messages_store_many(drafts: list[Draft]) -> dict[int, SentMessage]:
         return {}
     stored: dict[int, SentMessage] = {}
     rows_stored: list[Message] = []
-    loud_rooms: set[int] = set()
-    for index, message_id, seq, created_at, html, room_name, room_kind, loud in rows:
+    for index, message_id, seq, created_at, html, room_name, room_kind in rows:
         draft = drafts[index]
         message = Message(
             id=message_id,
@@ -222,10 +220,8 @@ def _messages_store_many(drafts: list[Draft]) -> dict[int, SentMessage]:
         _emit_new_message(message)
         stored[index] = SentMessage(message, created=True)
         rows_stored.append(message)
-        if loud:
-            loud_rooms.add(message.room_id)
     if rows_stored:
-        messages_stored(rows_stored, loud_rooms=loud_rooms)
+        messages_stored(rows_stored)
     return stored
 
 
@@ -238,9 +234,7 @@ def _one_by_one(draft: Draft) -> bool:
 # conversations are left to the one-by-one path (their rooms are not locked, so
 # their drafts are not stored here). Each room's seq goes up by its number of new
 # messages (rooms locked in id order), and the messages take the seqs in between,
-# in the order they came. Each row also says whether a member of its room wants
-# all its messages (their notifications: chat.domain.services.notifications), so
-# that costs no round trip of its own.
+# in the order they came.
 _STORE_MANY_SQL = f"""
 WITH draft AS (
     SELECT * FROM unnest(
@@ -294,11 +288,7 @@ inserted AS (
     FROM numbered ORDER BY n
     RETURNING id, room_id, seq, created_at, html
 )
-SELECT nb.n, i.id, i.seq, i.created_at, i.html, nb.name, nb.kind,
-    EXISTS (
-        SELECT 1 FROM {Membership._meta.db_table} la
-        WHERE la.room_id = i.room_id AND la.notify = '{Notify.ALL}'
-    )
+SELECT nb.n, i.id, i.seq, i.created_at, i.html, nb.name, nb.kind
 FROM inserted i JOIN numbered nb ON nb.room_id = i.room_id AND nb.seq = i.seq
 """
 

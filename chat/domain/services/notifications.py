@@ -23,19 +23,12 @@ from chat.models import EmailNotice, Message, UserSettings
 message_stored = Signal()
 
 
-def messages_stored(
-    messages: list[Message], *, loud_rooms: set[int] | None = None
-) -> None:
-    """Announce those of `messages` (new, in this transaction) that may notify.
-    `loud_rooms`: of their rooms, those where a member wants all messages, when
-    the caller knows already (else read here)."""
+def messages_stored(messages: list[Message]) -> None:
+    """Announce those of `messages` (new, in this transaction) that may notify."""
     quiet_rooms = {
         m.room_id for m in messages if not m.room.is_conversation and not m.mentions
     }
-    if loud_rooms is not None:
-        loud = loud_rooms
-    else:
-        loud = rooms_notifying_all(list(quiet_rooms)) if quiet_rooms else set()
+    loud = rooms_notifying_all() if quiet_rooms else set()
     for message in messages:
         if message.room_id not in quiet_rooms or message.room_id in loud:
             message_stored.send(sender=Message, message_id=message.pk)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from chat.domain import events, payloads
 from chat.domain.access import room_for_member
 from chat.domain.errors import ChatError
+from chat.domain.selectors.notifications import rooms_notifying_all_forget
 from chat.domain.services import activity
 from chat.domain.unsubscribe import user_for_token
 from chat.models import Membership, Notify, UserSettings
@@ -141,6 +142,8 @@ def room_notify_set(
         if changed:
             membership.save(update_fields=changed)
             events.emit_on_commit([events.user_group(user.pk)], "room_notify", state)
+            if "notify" in changed:
+                transaction.on_commit(rooms_notifying_all_forget)
     return state
 
 
