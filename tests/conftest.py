@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections
 
+from chat.domain import events
 from chat.infra import presence, ratelimit
 from chatproject.settings import redis_host
 
@@ -132,3 +133,20 @@ async def sockets(request) -> AsyncIterator[Callable[..., object]]:
 @pytest.fixture
 def user_model():
     return get_user_model()
+
+
+# --- Services: what they broadcast -------------------------------------------------
+
+
+@pytest.fixture
+def broadcasts(monkeypatch) -> list[events.Broadcast]:
+    """The broadcasts services hand over once their transaction commits."""
+    sent: list[events.Broadcast] = []
+    monkeypatch.setattr(events, "_dispatch", sent.append)
+    return sent
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """Run on-commit work (the broadcasts) when the block ends, as a commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

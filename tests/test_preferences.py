@@ -3,7 +3,6 @@ mute, through the services, the settings page, set_room_notify over every
 transport, and the one-click unsubscribe link of emails."""
 
 import re
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,35 +14,14 @@ from django.test import Client
 from django.utils import timezone
 
 from chat.domain import events, payloads, selectors, services, unsubscribe
-from chat.domain.errors import ChatError
 from chat.models import Membership, Notify, Room, RoomBan, UserSettings
 
 from .test_consumers import assert_error
+from .test_services import chat_error
 
 pytestmark = pytest.mark.django_db
 
 SETTINGS_URL = "/settings/notifications/"
-
-
-@contextmanager
-def chat_error(code: str):
-    with pytest.raises(ChatError) as info:
-        yield
-    assert info.value.code == code, info.value.msg
-
-
-@pytest.fixture
-def broadcasts(monkeypatch) -> list[events.Broadcast]:
-    """The broadcasts services hand over once their transaction commits."""
-    sent: list[events.Broadcast] = []
-    monkeypatch.setattr(events, "_dispatch", sent.append)
-    return sent
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Run on-commit work (the broadcasts) when the block ends, as a commit would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def settings_row(user) -> UserSettings:

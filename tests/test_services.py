@@ -22,20 +22,6 @@ def chat_error(code: str):
     assert info.value.code == code, info.value.msg
 
 
-@pytest.fixture
-def broadcasts(monkeypatch) -> list[events.Broadcast]:
-    """The broadcasts services hand over once their transaction commits."""
-    sent: list[events.Broadcast] = []
-    monkeypatch.setattr(events, "_dispatch", sent.append)
-    return sent
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Run on-commit work (the broadcasts) when the block ends, as a commit would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def send(user, room: str, body: str, **kwargs) -> Message:
     return services.message_send(user=user, room_name=room, body=body, **kwargs).message
 
