@@ -628,3 +628,26 @@ async def test_one_click_unsubscribe_reaches_the_users_open_app(amake_user, sock
     path = await sync_to_async(unsubscribe_path)(ana)
     assert (await sync_to_async(one_click)(path)).status_code == 200
     assert (await app.event("settings_changed"))["emailNotifications"] is False
+
+
+def test_the_page_sets_the_address_emails_go_to(client, make_user):
+    ana = make_user("ana")
+    client.force_login(ana)
+    page = client.get(SETTINGS_URL)
+    assert b'name="email"' in page.content
+    form = {
+        "desktop_notifications": "on",
+        "email_notifications": "on",
+        "email": "ana@example.com",
+        "dnd": "off",
+    }
+    answer = client.post(SETTINGS_URL, form)
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    ana.refresh_from_db()
+    assert ana.email == "ana@example.com"
+    # A bad address is refused next to the field, and nothing is saved.
+    refused = client.post(SETTINGS_URL, {**form, "email": "not an address"})
+    assert refused.status_code == 400
+    assert "Enter a valid email address." in refused.content.decode()
+    ana.refresh_from_db()
+    assert ana.email == "ana@example.com"

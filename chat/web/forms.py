@@ -145,6 +145,11 @@ class NotificationSettingsForm(forms.Form):
         label="Email notifications",
         help_text="Direct messages and mentions you have not read, in one email.",
     )
+    email = forms.EmailField(
+        required=False,
+        label="Email address",
+        help_text="Where notification emails go. Blank: none are sent.",
+    )
     email_delay = forms.IntegerField(
         required=False,
         min_value=EMAIL_DELAY_MIN,
@@ -165,9 +170,12 @@ class NotificationSettingsForm(forms.Form):
         " you have read. Off: they do not, and you still see theirs.",
     )
 
-    def __init__(self, *args: Any, current: UserSettings, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, current: UserSettings, email: str = "", **kwargs: Any
+    ) -> None:
         self.dnd_until = dnd_until_shown(current)
         initial = {
+            "email": email,
             "desktop_notifications": current.desktop_notifications,
             "email_notifications": current.email_notifications,
             "email_delay": current.email_delay,

@@ -264,7 +264,9 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     room_notify)."""
     data = request.POST if request.method == "POST" else None
     form = NotificationSettingsForm(
-        data, current=selectors.user_settings_of(request.user)
+        data,
+        current=selectors.user_settings_of(request.user),
+        email=request.user.email,
     )
     rooms = [
         RoomNotifyForm(data, row=row)
@@ -277,6 +279,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
                 user=request.user,
                 settings=form.settings_changes(),
                 rooms=[change for f in rooms if (change := f.change())],
+                email=form.cleaned_data["email"],
             )
         except ChatError as error:  # a room left or banned from meanwhile
             form.add_error(None, error.msg.capitalize() + ".")

@@ -162,11 +162,16 @@ def notification_preferences_save(
     user: User,
     settings: dict[str, Any],
     rooms: list[RoomNotifyChange],
+    email: str | None = None,
 ) -> None:
     """The settings page's save: the user's `settings` (as user_settings_update
-    takes them) and each room's level and mute, all or nothing. Each change is
-    told as it would be alone, once everything is committed."""
+    takes them), each room's level and mute, and the address notification
+    emails go to (`email`; None: unchanged, "": none), all or nothing. Each
+    change is told as it would be alone, once everything is committed."""
     with transaction.atomic():
+        if email is not None and email != user.email:
+            user.email = email
+            user.save(update_fields=["email"])
         user_settings_update(user=user, **settings)
         for change in rooms:
             room_notify_set(

@@ -25,6 +25,8 @@ class Command(BaseCommand):
             user, created = get_user_model().objects.get_or_create(username=username)
             if created:
                 user.set_password(DEMO_PASSWORD)
+                # Their notification emails show in the server's console.
+                user.email = f"{username}@example.com"
                 user.save()
             users.append(user)
         staff, created = get_user_model().objects.get_or_create(
