@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from py_vapid import VapidException
-from pywebpush import WebPushException, webpush
 
 from chat.infra.vapid import VapidKeys, vapid_keys
 from chat.models import PushSubscription
@@ -79,6 +78,10 @@ def _push_one(
     urgency: str,
 ) -> str:
     """The outcome: delivered, gone (deleted), retry, or failed (for good)."""
+    # Here, not at the top: pywebpush brings aiohttp (0.2 s), and every process
+    # loading the app (each manage.py command) would pay for it.
+    from pywebpush import WebPushException, webpush
+
     host = urlsplit(subscription.endpoint).netloc
     try:
         webpush(

@@ -48,15 +48,24 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
-    if Path(CHROMIUM).exists():
-        return
-    skip = pytest.mark.skip(
-        reason=f"browser tests need Debian's Chromium at {CHROMIUM} "
-        "(apt-get install chromium; .ci/run does it)"
-    )
-    for item in items:
-        if E2E_DIR in Path(str(item.path)).parents:
+    browser_tests = [i for i in items if E2E_DIR in Path(str(i.path)).parents]
+    if not Path(CHROMIUM).exists():
+        skip = pytest.mark.skip(
+            reason=f"browser tests need Debian's Chromium at {CHROMIUM} "
+            "(apt-get install chromium; .ci/run does it)"
+        )
+        for item in browser_tests:
             item.add_marker(skip)
+        return
+    # E2E_ONLY=test_a,test_b: only those browser test modules (.ci/run's second
+    # configuration runs the acceptance tests and the resilience ones there: the
+    # page is the same on both, and the whole set takes a quarter of an hour).
+    if only := os.environ.get("E2E_ONLY"):
+        wanted = {name.strip() for name in only.split(",")}
+        kept = [i for i in browser_tests if Path(str(i.path)).stem in wanted]
+        dropped = [i for i in browser_tests if i not in kept]
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if i not in dropped]
 
 
 # --- The server -------------------------------------------------------------------
