@@ -7,10 +7,12 @@ hashers) do not reach these processes: they are configured only by the
 environment given to them.
 """
 
+import atexit
 import itertools
 import json
 import os
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -174,37 +176,59 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
 
+# Backend's processes (tests/backend_process.py), one per environment, for the run.
+BACKEND_TIMEOUT = 60  # seconds for one request
+_backend_processes: dict[tuple[tuple[str, str], ...], subprocess.Popen] = {}
+
+
+def _backend_process(env: dict[str, str]) -> subprocess.Popen:
+    key = tuple(sorted(env.items()))
+    process = _backend_processes.get(key)
+    if process is None or process.poll() is not None:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.backend_process"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        _backend_processes[key] = process
+    return process
+
+
+@atexit.register
+def _stop_backend_processes() -> None:
+    for process in _backend_processes.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
 @dataclass
 class Backend:
-    """Set up data the quick way: Django code in a `manage.py shell` subprocess
-    on the server's database (a message stored here is not broadcast live
-    unless the server shares a Redis channel layer)."""
+    """Set up data the quick way: Django code run on the server's database, in a
+    process of its own (a fork of one set up with the server's environment; a
+    message stored here is not broadcast live unless the server shares a Redis
+    channel layer)."""
 
     env: dict[str, str]
 
     def run(self, code: str, **data: Any) -> Any:
         """Run `code` with `data` bound; it may set `result` (JSON-able)."""
-        script = (
-            "import json\n"
-            f"data = json.loads({json.dumps(json.dumps(data))})\n"
-            "result = None\n"
-            f"{code}\n"
-            "print('E2E-RESULT:' + json.dumps(result))\n"
-        )
-        proc = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", script],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"manage.py shell failed:\n{proc.stderr[-3000:]}")
-        for line in reversed(proc.stdout.splitlines()):
-            if line.startswith("E2E-RESULT:"):
-                return json.loads(line.removeprefix("E2E-RESULT:"))
-        raise RuntimeError(f"no result from manage.py shell:\n{proc.stdout[-2000:]}")
+        process = _backend_process(self.env)
+        process.stdin.write(json.dumps({"code": code, "data": data}) + "\n")
+        process.stdin.flush()
+        ready, _, _ = select.select([process.stdout], [], [], BACKEND_TIMEOUT)
+        line = process.stdout.readline() if ready else ""
+        if not line:
+            process.kill()
+            raise RuntimeError(f"no answer from the backend in {BACKEND_TIMEOUT} s")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(f"backend code failed:\n{reply['error']}")
+        return reply["result"]
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}{next(_unique_numbers)}{RUN_ID[:4]}"
