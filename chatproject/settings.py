@@ -140,6 +140,11 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 CHAT_JOBS_IN_PROCESS = env.bool("CHAT_JOBS_IN_PROCESS", default=not REDIS_URL)
 # A job that fails is tried again after 10 s, 40 s, 160 s, ... this many times.
 CHAT_JOB_ATTEMPTS = env.int("CHAT_JOB_ATTEMPTS", default=5)
+# A job still "running" this many seconds after it started had its worker killed
+# under it (SIGKILL, OOM, power): `manage.py jobs_recover` (a timer in production,
+# a thread in the embedded default) makes it due again. Every job of the chat
+# ends far sooner: pushes and emails have timeouts of their own.
+CHAT_JOB_STALE_AFTER = env.int("CHAT_JOB_STALE_AFTER", default=600)
 
 # A DM or mention still unread this many minutes later is emailed (batched per user).
 CHAT_EMAIL_DELAY = env.int("CHAT_EMAIL_DELAY", default=10)
@@ -155,6 +160,8 @@ CHAT_SITE_URL = env.str("CHAT_SITE_URL", default="http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="chat@localhost")
 if "EMAIL_URL" in env:
     vars().update(env.email_url("EMAIL_URL"))
+    # A mail server that hangs must not hold a job past CHAT_JOB_STALE_AFTER.
+    EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 else:
     EMAIL_BACKEND = env.str(
         "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"

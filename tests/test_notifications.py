@@ -3,10 +3,12 @@ how (push, a later email), decided per recipient by presence and preferences;
 the job system that carries it (enqueued with the message, retried with
 backoff); and the emails, batched per user and checked again before sending."""
 
+import io
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
@@ -287,6 +289,34 @@ def test_a_failing_job_is_retried_with_backoff(make_user, monkeypatch, active):
     assert calls == [alice.pk] * 3
     retries = DBTaskResult.objects.filter(task_path__endswith="message_notify")
     assert not retries.filter(status="READY").exists()
+
+
+def test_a_job_whose_worker_was_killed_runs_again(make_user, pushes, active):
+    """A worker SIGKILLed mid-job leaves its row "running"; once
+    CHAT_JOB_STALE_AFTER has passed, jobs_recover (a timer, or the embedded
+    default's thread) makes it due and the notification still goes out."""
+    alice, bob, _ = people(make_user)
+    services.direct_message_send(user=bob, to_username="alice", body="ping")
+    services.direct_message_send(user=alice, to_username="bob", body="pong")
+    first, second = DBTaskResult.objects.order_by("enqueued_at")
+    # Both taken by a worker that then died: one 11 minutes ago, one just now
+    # (maybe still at work).
+    for job, minutes in ((first, 11), (second, 1)):
+        job.claim("killed-worker")
+        started = timezone.now() - timedelta(minutes=minutes)
+        DBTaskResult.objects.filter(pk=job.pk).update(started_at=started)
+    run_jobs()
+    assert pushes == []  # nothing takes a "running" job by itself
+
+    out = io.StringIO()
+    call_command("jobs_recover", stdout=out)
+    assert out.getvalue().strip() == "1 jobs due again"
+    run_jobs()
+    assert [user_id for user_id, _ in pushes] == [alice.pk]
+    first.refresh_from_db()
+    assert first.status == "SUCCESSFUL"
+    assert first.worker_ids == ["killed-worker", "test"]
+    assert DBTaskResult.objects.get(pk=second.pk).status == "RUNNING"
 
 
 def test_a_deleted_message_notifies_nobody(make_user, pushes, active):
