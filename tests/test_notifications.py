@@ -10,7 +10,6 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
-from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from chat.domain import notify, services
@@ -21,6 +20,8 @@ from chat.jobs import email as email_jobs
 from chat.jobs import notify as notify_jobs
 from chat.jobs import push, runner
 from chat.models import EmailNotice, Membership, Notify, Room, UserSettings
+
+from .jobs import make_due_now, run_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -128,27 +129,6 @@ def people(make_user):
     for user in (alice, bob, carol):
         services.room_join(user=user, name="general")
     return alice, bob, carol
-
-
-def run_jobs() -> None:
-    """Run every job that is due now, as a db_worker would."""
-    Worker(
-        queue_names=["*"],
-        excluded_queue_names=[],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test",
-    ).run()
-
-
-def make_due_now() -> None:
-    """Time passes: what was scheduled for later is due."""
-    past = timezone.now() - timedelta(seconds=1)
-    EmailNotice.objects.update(due_at=past)
-    DBTaskResult.objects.filter(run_after__isnull=False).update(run_after=past)
 
 
 def test_a_mention_in_a_muted_room_reaches_an_away_member_by_push_and_email(

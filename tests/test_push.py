@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 from typing import Any
@@ -22,7 +23,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
+from chat.domain import services
 from chat.domain.errors import ChatError
 from chat.domain.services.push import (
     PUSH_SUBSCRIPTIONS_MAX,
@@ -33,7 +37,10 @@ from chat.domain.services.push import (
 from chat.infra import vapid
 from chat.jobs import push
 from chat.jobs.push import PushRetry, push_send
+from chat.jobs.runner import backoff
 from chat.models import PushSubscription
+
+from .jobs import make_due_now, run_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -273,6 +280,34 @@ def test_a_push_service_failing_for_now_makes_the_job_retry(
     # Every device was tried first, and none is forgotten.
     assert {r.path for r in push_service.received} == {"/busy", "/live"}
     assert PushSubscription.objects.filter(user=ana).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_the_devices_that_failed_are_pushed_to_again(
+    make_user, keys, push_service
+):
+    ana, ben = make_user("ana"), make_user("ben")
+    busy = Browser.new()
+    busy.subscribe(ana, push_service.url("/busy"))
+    Browser.new().subscribe(ana, push_service.url("/live"))
+    push_service.answers["/busy"] = 503
+    sent = services.direct_message_send(user=ben, to_username="ana", body="lunch?")
+
+    run_jobs()  # the message's job: the live device has it, the busy one not yet
+    assert sorted(r.path for r in push_service.received) == ["/busy", "/live"]
+    [retry] = DBTaskResult.objects.filter(status="READY")
+    assert retry.task_path.endswith("push_again")
+    assert timedelta(seconds=5) < retry.run_after - timezone.now() <= backoff(1)
+
+    push_service.answers["/busy"] = 201
+    make_due_now()
+    run_jobs()
+    paths = [r.path for r in push_service.received]
+    assert sorted(paths) == ["/busy", "/busy", "/live"]
+    assert busy.decrypt(push_service.to("/busy")[-1].body)["messageId"] == (
+        sent.message.pk
+    )
+    assert not DBTaskResult.objects.filter(status="READY").exists()
 
 
 def test_an_unreachable_push_service_makes_the_job_retry(make_user, keys, settings):

@@ -17,7 +17,7 @@ from chat.domain.services.notifications import email_notice_add, message_stored
 from chat.infra import presence
 from chat.jobs import push
 from chat.jobs.email import email_notices_send
-from chat.jobs.runner import job
+from chat.jobs.runner import job, retry_later
 from chat.models import Message
 
 logger = logging.getLogger(__name__)
@@ -47,13 +47,30 @@ def message_notify(message_id: int) -> dict[str, int]:
             now=now,
         )
         if decision.push:
-            pushed += push.push_send(recipient.user_id, push_payload(message))
+            pushed += _push(recipient.user_id, push_payload(message))
         if decision.email:
             emails += 1
             due = email_notice_add(message, recipient)
             if due is not None:  # the first of a batch: its email is sent then
                 email_notices_send.using(run_after=due).enqueue(recipient.user_id)
     return {"pushed": pushed, "emails": emails}
+
+
+def _push(user_id: int, payload: dict[str, Any]) -> int:
+    """Push to the user's devices; each one failing for now is tried again in a
+    job of its own (retrying this job would push twice to those reached)."""
+    try:
+        return push.push_send(user_id, payload)
+    except push.PushRetry as failed:
+        for subscription_id in failed.subscription_ids:
+            retry_later(push_again, subscription_id, payload, failed_run=1)
+        return failed.delivered
+
+
+@job
+def push_again(subscription_id: int, payload: dict[str, Any]) -> int:
+    """A push to one device that failed for now; retried with backoff."""
+    return push.push_send_again(subscription_id, payload)
 
 
 def push_payload(message: Message) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.db.models import QuerySet
 from py_vapid import VapidException
 
 from chat.infra.vapid import VapidKeys, vapid_keys
@@ -37,9 +38,14 @@ GONE = (404, 410)
 
 
 class PushRetry(Exception):
-    """Some devices could not be reached for now (429, 5xx, the network): the job
-    is to be tried again later. Those reached are pushed to again then; the
-    notification's `tag` makes the browser replace the first copy, silently."""
+    """Some devices could not be reached for now (429, 5xx, the network): those
+    (`subscription_ids`) are to be tried again later, each on its own, so that
+    the `delivered` ones do not get it twice."""
+
+    def __init__(self, subscription_ids: list[int], delivered: int) -> None:
+        super().__init__(f"{len(subscription_ids)} push services failed for now")
+        self.subscription_ids = subscription_ids
+        self.delivered = delivered
 
 
 def push_send(user_id: int, payload: dict[str, Any], *, urgency: str = "high") -> int:
@@ -47,27 +53,45 @@ def push_send(user_id: int, payload: dict[str, Any], *, urgency: str = "high") -
     the user; how many push services took it. A subscription the push service
     has forgotten (404, 410) is deleted. Raises PushRetry when some failed for a
     while (after trying all of them); nothing is sent when push is off."""
+    subscriptions = PushSubscription.objects.filter(user_id=user_id)
+    return _push_to(subscriptions, payload, urgency)
+
+
+def push_send_again(
+    subscription_id: int, payload: dict[str, Any], *, urgency: str = "high"
+) -> int:
+    """Push to one device that push_send could not reach for now (its PushRetry):
+    1 when its push service took it, 0 when it is gone or refused; PushRetry
+    again while it fails."""
+    subscriptions = PushSubscription.objects.filter(pk=subscription_id)
+    return _push_to(subscriptions, payload, urgency)
+
+
+def _push_to(
+    subscriptions: QuerySet[PushSubscription], payload: dict[str, Any], urgency: str
+) -> int:
     if urgency not in URGENCIES:
         raise ValueError(f"urgency: one of {URGENCIES}")
     keys = vapid_keys()
     if keys is None:
         return 0
-    subscriptions = list(PushSubscription.objects.filter(user_id=user_id))
+    subscriptions = list(subscriptions)
     if not subscriptions:
         return 0
     data = json.dumps(_shortened(payload), ensure_ascii=False)
-    outcomes = []
+    outcomes = {}
     with requests.Session() as session:
         # A push service answers, it does not redirect: refusing redirects keeps
         # an endpoint from sending the server's POSTs anywhere else.
         session.max_redirects = 0
         for subscription in subscriptions:
-            outcomes.append(_push_one(session, keys, subscription, data, urgency))
-    if "retry" in outcomes:
-        raise PushRetry(
-            f"{outcomes.count('retry')} of {len(outcomes)} push services failed"
-        )
-    return outcomes.count("delivered")
+            outcomes[subscription.pk] = _push_one(
+                session, keys, subscription, data, urgency
+            )
+    delivered = list(outcomes.values()).count("delivered")
+    if retry := [pk for pk, outcome in outcomes.items() if outcome == "retry"]:
+        raise PushRetry(retry, delivered)
+    return delivered
 
 
 def _push_one(

@@ -38,18 +38,23 @@ def job(fn: Callable[..., Any]) -> Any:
             if attempt >= settings.CHAT_JOB_ATTEMPTS:
                 logger.exception("%s failed %d times: given up", fn.__name__, attempt)
                 raise
-            wait = backoff(attempt)
             logger.warning(
                 "%s failed (run %d), again in %s",
                 fn.__name__,
                 attempt,
-                wait,
+                backoff(attempt),
                 exc_info=True,
             )
-            declared.using(run_after=timezone.now() + wait).enqueue(
-                *args, attempt=attempt + 1, **kwargs
-            )
+            retry_later(declared, *args, failed_run=attempt, **kwargs)
             raise
 
     declared = task()(run)
     return declared
+
+
+def retry_later(declared: Any, *args: Any, failed_run: int, **kwargs: Any) -> None:
+    """Enqueue the next run of the `job` `declared` with these arguments, after
+    the backoff of its run number `failed_run`."""
+    declared.using(run_after=timezone.now() + backoff(failed_run)).enqueue(
+        *args, attempt=failed_run + 1, **kwargs
+    )
