@@ -4,17 +4,22 @@ the job system that carries it (enqueued with the message, retried with
 backoff); and the emails, batched per user and checked again before sending."""
 
 import io
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from chat.domain import notify, services
 from chat.domain.notify import Reason, Recipient
 from chat.domain.selectors.notifications import rooms_notifying_all
+from chat.domain.services import notifications
+from chat.domain.services.notifications import email_notice_add
 from chat.infra import presence
 from chat.jobs import email as email_jobs
 from chat.jobs import notify as notify_jobs
@@ -205,6 +210,55 @@ def test_direct_messages_are_batched_into_one_email(make_user, pushes, active):
     for text in ("hi", "lunch?", "are you there"):
         assert text in sent.body
     assert sent.body.count("in a direct message") == 3
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite runs one write at a time"
+)
+def test_a_notice_added_while_a_batch_is_cleared_gets_exactly_one_email(
+    make_user, pushes, active, monkeypatch
+):
+    """A notice that comes while the email job clears the batch it sent: either
+    it finds no batch and starts one (with its own job), or the clearing job
+    sees it and enqueues the next; never both (two emails), never neither."""
+    alice, bob, _ = people(make_user)
+    services.direct_message_send(user=bob, to_username="alice", body="first")
+    run_jobs()  # its notice, and the batch's email job for later
+    later = services.direct_message_send(user=bob, to_username="alice", body="2nd")
+    DBTaskResult.objects.filter(task_path__endswith="message_notify").delete()
+    make_due_now()
+
+    added: list[object] = []
+
+    def add_the_second() -> None:
+        try:
+            to_alice = recipient(user_id=alice.pk, reason=Reason.DIRECT)
+            added.append(email_notice_add(later.message, to_alice))
+        finally:
+            connection.close()
+
+    real_next_due = notifications._next_due
+
+    def next_due_with_a_notice_coming(user_id: int):
+        # The second notice comes now, from another job worker; it has a second
+        # to get in before the clearing job looks for what is left.
+        adding = threading.Thread(target=add_the_second)
+        adding.start()
+        adding.join(1.0)
+        return real_next_due(user_id)
+
+    monkeypatch.setattr(notifications, "_next_due", next_due_with_a_notice_coming)
+    run_jobs()  # sends the first email, and clears its batch
+    deadline = time.monotonic() + 10
+    while not added and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert len(mail.outbox) == 1
+    [started_a_batch] = added
+    jobs_for_the_rest = DBTaskResult.objects.filter(
+        task_path__endswith="email_notices_send", status="READY"
+    ).count()
+    assert (started_a_batch is not None) + jobs_for_the_rest == 1
 
 
 def test_what_was_read_or_deleted_meanwhile_is_not_emailed(make_user, pushes, active):

@@ -6,6 +6,7 @@ recorded and taken in batches per user."""
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
@@ -50,9 +51,9 @@ def email_notice_add(message: Message, recipient: Recipient) -> datetime | None:
         else EmailNotice.Reason.MENTION
     )
     with transaction.atomic():
+        _batches_locked(recipient.user_id)
         pending = (
-            EmailNotice.objects.select_for_update()
-            .filter(user_id=recipient.user_id)
+            EmailNotice.objects.filter(user_id=recipient.user_id)
             .order_by("due_at")
             .first()
         )
@@ -88,11 +89,29 @@ def email_notices_due(user_id: int) -> tuple[list[EmailNotice], list[EmailNotice
 
 def email_notices_clear(user_id: int, notices: list[EmailNotice]) -> datetime | None:
     """Remove `notices` (sent, or not worth sending); when the user's next batch
-    is due (notices that came meanwhile), or None."""
-    EmailNotice.objects.filter(pk__in=[n.pk for n in notices]).delete()
+    is due (notices that came meanwhile, whose email job is the caller's to
+    enqueue), or None."""
+    with transaction.atomic():
+        _batches_locked(user_id)
+        EmailNotice.objects.filter(pk__in=[n.pk for n in notices]).delete()
+        return _next_due(user_id)
+
+
+def _next_due(user_id: int) -> datetime | None:
     return (
         EmailNotice.objects.filter(user_id=user_id)
         .order_by("due_at")
         .values_list("due_at", flat=True)
         .first()
     )
+
+
+def _batches_locked(user_id: int) -> None:
+    """Lock the user's email batches until the transaction ends (their user row:
+    it always exists). Adding a notice and clearing a sent batch take turns, so
+    exactly one of them enqueues the next email job: a notice that finds no
+    batch starts one (and its job), one that finds a batch joins it, and the
+    clearing job enqueues a job for what is left. Without it, a notice added
+    between a batch's delete and its look for what is left had two jobs, and
+    two emails."""
+    list(get_user_model().objects.select_for_update().filter(pk=user_id).values("pk"))
