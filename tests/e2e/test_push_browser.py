@@ -179,14 +179,26 @@ class PushService:
         )
 
 
-def shown(worker: Worker) -> list[dict]:
-    """The notifications the worker shows, once it shows any (or after 5 s)."""
-    deadline = time.monotonic() + 5
+def shown(worker: Worker, seconds: float) -> list[dict]:
+    """The notifications the worker shows, once it shows any (or after `seconds`)."""
+    deadline = time.monotonic() + seconds
     while not (notifications := worker.evaluate(NOTIFICATIONS)):
         if time.monotonic() > deadline:
             break
         time.sleep(0.1)
     return notifications
+
+
+def push_until_shown(service: PushService, worker: Worker, payload: dict) -> list:
+    """Deliver `payload` until the worker shows a notification (three times at
+    most). DevTools' delivery, the tests' stand-in for a push service, was lost
+    now and then late in a full run (2 runs in 4; never in a run of these tests
+    alone, loaded or not); a push the worker skips is skipped every time."""
+    for _ in range(3):
+        service.push(payload)
+        if notifications := shown(worker, seconds=4):
+            return notifications
+    return []
 
 
 def no_chat_window(worker: Worker) -> None:
@@ -220,8 +232,7 @@ def test_a_push_is_shown_only_while_no_chat_tab_is_in_front(open_as, backend):
 
     ana.page.goto("about:blank")  # the chat's tab closed
     no_chat_window(worker)
-    service.push(payload)
-    assert shown(worker) == [
+    assert push_until_shown(service, worker, payload) == [
         {
             "title": payload["title"],
             "body": payload["body"],
