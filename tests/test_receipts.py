@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 
 from chat.domain import services
 from chat.domain.selectors import receipts as receipts_selectors
+from chat.domain.services import threads
 from chat.models import RoomBan, UserSettings
 
 from .test_consumers import assert_error
@@ -172,6 +173,37 @@ async def test_a_member_asks_who_read_a_message_in_a_room(make_user, sockets):
     await read(cara, room, newer["messageId"])
     frames = await owner.drain()
     assert "read_receipt" not in [f["event"] for f in frames]
+
+
+@sync_to_async
+def thread_reply_read_by_the_room_only(make_user) -> tuple[str, int]:
+    """In #general, ben's reply in the thread of owner's message, only in the
+    thread; ana read the thread, cara only the room, past the reply."""
+    users = {name: make_user(name) for name in ("owner", "ana", "ben", "cara")}
+    room = services.room_create(user=users["owner"], name="general")
+    for name in ("ana", "ben", "cara"):
+        services.membership_add(room=room, user=users[name])
+    root = services.message_send(user=users["owner"], room_name="general", body="q")
+    reply = services.message_send(
+        user=users["ben"], room_name="general", body="a", thread_id=root.message.pk
+    )
+    later = services.message_send(user=users["owner"], room_name="general", body="z")
+    services.room_mark_read(
+        user=users["cara"], room_name="general", message_id=later.message.pk
+    )
+    threads.thread_mark_read(
+        user=users["ana"], root_id=root.message.pk, message_id=reply.message.pk
+    )
+    return room.name, reply.message.pk
+
+
+async def test_a_thread_reply_was_read_by_those_who_read_the_thread(make_user, sockets):
+    room, reply_id = await thread_reply_read_by_the_room_only(make_user)
+    owner = await sockets(await user_named("owner"))
+    readers = await owner.request(
+        "get_read_receipts", {"room": room, "messageId": reply_id}
+    )
+    assert (readers["readBy"], readers["total"]) == (["ana"], 1)
 
 
 async def test_a_long_list_of_readers_is_cut_and_counted(

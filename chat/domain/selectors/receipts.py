@@ -9,7 +9,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef
 
 from chat.domain import access
-from chat.models import Membership, Message, Room, RoomBan, UserSettings
+from chat.models import (
+    Membership,
+    Message,
+    Room,
+    RoomBan,
+    ThreadFollow,
+    UserSettings,
+)
 
 User = AbstractBaseUser
 
@@ -35,22 +42,34 @@ def message_readers(*, user: User, room_name: str, message_id: int) -> dict[str,
     author whose read marker is at or past it, who send receipts, active and not
     banned from the room; the first READERS_MAX by name, sorted, and how many."""
     room, _ = access.room_for_member(user=user, name=room_name)
-    author_id = (
+    message = (
         Message.objects.filter(room=room, pk=message_id, deleted_at__isnull=True)
-        .values_list("author_id", flat=True)
+        .values("author_id", "thread_id", "also_to_room")
         .first()
     )
-    if author_id is None:
+    if message is None:
         raise access.no_such_message()
     banned = RoomBan.objects.active().filter(room=room, user=OuterRef("user"))
     readers = (
-        Membership.objects.filter(
-            room=room, last_read_id__gte=message_id, user__is_active=True
-        )
-        .exclude(user_id=author_id)
+        Membership.objects.filter(room=room, user__is_active=True)
+        .exclude(user_id=message["author_id"])
         .exclude(Exists(banned))
         .exclude(Exists(_quiet(OuterRef("user"))))
     )
+    if message["thread_id"] is not None and not message["also_to_room"]:
+        # A reply only its thread shows: read where the reader's marker in that
+        # thread passed it (the room's says nothing of the thread).
+        readers = readers.filter(
+            Exists(
+                ThreadFollow.objects.filter(
+                    user=OuterRef("user"),
+                    root_id=message["thread_id"],
+                    last_read_id__gte=message_id,
+                )
+            )
+        )
+    else:
+        readers = readers.filter(last_read_id__gte=message_id)
     names = list(
         readers.order_by("user__username").values_list("user__username", flat=True)[
             :READERS_MAX
