@@ -198,12 +198,18 @@ def _backend_process(env: dict[str, str]) -> subprocess.Popen:
     return process
 
 
+def backend_stop(env: dict[str, str]) -> None:
+    """Stop the Backend process of `env`, if any (its servers are gone)."""
+    process = _backend_processes.pop(tuple(sorted(env.items())), None)
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait(10)
+
+
 @atexit.register
 def _stop_backend_processes() -> None:
-    for process in _backend_processes.values():
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+    for key in list(_backend_processes):
+        backend_stop(dict(key))
 
 
 @dataclass

@@ -30,6 +30,7 @@ from ..servers import (
     Backend,
     RedisServer,
     Server,
+    backend_stop,
     free_port,
     migrated_database,
 )
@@ -139,6 +140,7 @@ class Cluster:
         for worker in self.workers:
             worker.kill()
         self.redis.kill()
+        backend_stop(self.env)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from ..servers import (
     RUN_ID,
     Backend,
     Server,
+    backend_stop,
     database,
     free_port,
     redis_cleanup,
@@ -111,6 +112,7 @@ def _server() -> Iterator[Server]:
             yield server
         finally:
             server.stop()
+            backend_stop(env)
             redis_cleanup(env)
 
 
