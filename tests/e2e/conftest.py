@@ -58,9 +58,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
         for item in browser_tests:
             item.add_marker(skip)
         return
-    # E2E_ONLY=test_a,test_b: only those browser test modules (.ci/run's second
-    # configuration runs the acceptance tests and the resilience ones there: the
-    # page is the same on both, and the whole set takes a quarter of an hour).
+    # E2E_ONLY=test_a,test_b: only those browser test modules (.ci/run's
+    # production-path run takes the acceptance tests: the page is the same on
+    # both configurations, and the whole set adds about 8 minutes).
     if only := os.environ.get("E2E_ONLY"):
         wanted = {name.strip() for name in only.split(",")}
         kept = [i for i in browser_tests if Path(str(i.path)).stem in wanted]

@@ -155,10 +155,11 @@ class PushService:
     """Delivers push messages to the page's service worker, as the browser's
     push service would (through the DevTools protocol of a page of the site).
 
-    DevTools reports registrations by update events: the same one again as it
-    changes, and, late in a full run, those of earlier tests' contexts (same
-    origin, same scope) too. A push goes to each registration of the scope
-    not deleted: the page's own is one of them, the others' contexts are gone."""
+    DevTools reports registrations by update events, the same one again as it
+    changes (late in a full run a list of the events held the scope's twice),
+    deleted ones included. A push goes to each registration of the scope not
+    deleted, as last reported; one that refuses it (a closed context's) is
+    passed over."""
 
     def __init__(self, page: Page, origin: str) -> None:
         self.cdp = page.context.new_cdp_session(page)
